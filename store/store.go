@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Record is one session as stores keep it.
+type Record struct {
+	// Data is the session exactly as the application's session library
+	// encoded it. Stores never look inside.
+	Data []byte
+	// ExpiresAt is the absolute expiry. The zero value means the store's
+	// MaxTTL from the time of the Set applies.
+	ExpiresAt time.Time
+	// Version orders writers. It is set by the Migrator; 0 means unversioned.
+	Version uint64
+}
+
+// Expired reports whether r has expired at now. A zero ExpiresAt never
+// reports expired (the store's MaxTTL applies).
+func (r Record) Expired(now time.Time) bool {
+	return !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now)
+}
+
+// Store is a session store.
+type Store interface {
+	// Get returns the live record stored under id. A miss (never stored,
+	// deleted, expired, or only a tombstone) is found == false with a nil
+	// error; err is non-nil only when the store could not answer.
+	Get(ctx context.Context, id string) (rec Record, found bool, err error)
+	// Set stores rec under id. A past ExpiresAt deletes instead. On a
+	// Versioned store a nonzero rec.Version makes Set a compare-and-set.
+	Set(ctx context.Context, id string, rec Record) error
+	// Delete removes id, its record and any tombstone. A missing id is not an
+	// error.
+	Delete(ctx context.Context, id string) error
+}
+
+// Versioned is implemented by stores that order concurrent writers (memstore
+// and redisstore both do). On them, Set with a nonzero Version is a
+// compare-and-set: it is a no-op when a record or tombstone with a higher
+// Version is stored (or a tombstone with an equal one); Get returns the stored
+// Version.
+type Versioned interface {
+	Store
+	// DeleteVersion removes id unless a higher version is stored, and leaves a
+	// tombstone at version until `until`, so older Sets cannot bring the
+	// session back. A zero until means the store's MaxTTL from now; an until
+	// in the past removes the record (under the same rule) and leaves no
+	// tombstone.
+	DeleteVersion(ctx context.Context, id string, version uint64, until time.Time) error
+}
+
+// Scanner is implemented by stores that can list their live sessions. Backfill
+// and the full consistency diff use it.
+type Scanner interface {
+	// Scan calls fn once for every live session with its id and record, in
+	// no particular order, never for a tombstone or an expired record, and
+	// never concurrently. rec.Data belongs to fn. If fn returns ErrStopScan,
+	// Scan stops and returns nil; if fn returns another error, Scan stops and
+	// returns it unwrapped; if ctx ends, Scan stops and returns an error
+	// wrapping ctx.Err().
+	Scan(ctx context.Context, fn func(id string, rec Record) error) error
+}
