@@ -1,0 +1,128 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/sessionmigrate/sessionmigrate/router"
+)
+
+// followFlags evaluates the flags once and then again on every provider
+// change event and every PollInterval, from one goroutine that Close stops.
+// Requests never evaluate flags: they read the state cached by applyLocked.
+func (m *Migrator) followFlags() {
+	m.refreshFlags()
+	cb := func(openfeature.EventDetails) { m.requestRefresh() }
+	handler := openfeature.EventCallback(&cb)
+	m.opts.Flags.AddHandler(openfeature.ProviderConfigChange, handler)
+	m.opts.Flags.AddHandler(openfeature.ProviderReady, handler)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer m.opts.Flags.RemoveHandler(openfeature.ProviderConfigChange, handler)
+		defer m.opts.Flags.RemoveHandler(openfeature.ProviderReady, handler)
+		t := time.NewTicker(m.opts.PollInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-m.stop:
+				return
+			case <-t.C:
+			case <-m.refresh:
+			}
+			m.refreshFlags()
+		}
+	}()
+}
+
+// requestRefresh asks the follower goroutine to re-read the flags; it never
+// blocks (a pending request already covers this one).
+func (m *Migrator) requestRefresh() {
+	select {
+	case m.refresh <- struct{}{}:
+	default:
+	}
+}
+
+// refreshFlags reads the flags and applies them. A bad or unreadable value
+// keeps the last good state and is recorded in State.FlagError and logged.
+func (m *Migrator) refreshFlags() {
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.FlagTimeout)
+	defer cancel()
+	m.mu.Lock()
+	cur := m.desired
+	m.mu.Unlock()
+
+	next, err := m.evaluate(ctx, cur)
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		msg := err.Error()
+		if msg != m.flagError {
+			m.opts.Logger.Warn("sessionmigrate: flag evaluation failed; keeping the last good state", "error", msg)
+		}
+		m.flagError = msg
+		_ = m.applyLocked()
+		return
+	}
+	m.flagError = ""
+	if m.trip != nil && next.epoch > m.trip.epoch && !next.tripped {
+		m.opts.Logger.Info("sessionmigrate: guard trip released by the control plane", "epoch", next.epoch)
+		m.trip = nil
+	}
+	m.desired = next
+	_ = m.applyLocked()
+}
+
+// evaluate reads every flag; it holds no lock (providers may do I/O).
+func (m *Migrator) evaluate(ctx context.Context, cur desired) (desired, error) {
+	f, ec := m.opts.Flags, m.opts.EvaluationContext
+	sd, err := f.StringValueDetails(ctx, FlagStage, string(cur.stage), ec)
+	if err != nil {
+		return cur, fmt.Errorf("flag %s: %w", FlagStage, err)
+	}
+	stage, err := ParseStage(sd.Value)
+	if err != nil {
+		return cur, fmt.Errorf("flag %s: %w", FlagStage, err)
+	}
+	pd, err := f.FloatValueDetails(ctx, FlagPercent, cur.percent, ec)
+	if err != nil && pd.ErrorCode != openfeature.FlagNotFoundCode {
+		return cur, fmt.Errorf("flag %s: %w", FlagPercent, err)
+	}
+	percent := pd.Value
+	if _, err := router.Cut(percent); err != nil || math.IsInf(percent, 0) {
+		return cur, fmt.Errorf("flag %s: value %v: want 0..100 with at most 2 decimals", FlagPercent, percent)
+	}
+	next := desired{stage: stage, percent: percent, epoch: cur.epoch, tripped: cur.tripped}
+	if ed, err := f.IntValueDetails(ctx, FlagEpoch, int64(cur.epoch), ec); err == nil && ed.Value >= 0 {
+		next.epoch = uint64(ed.Value)
+	} else if epoch, ok := metadataEpoch(sd.FlagMetadata); ok {
+		next.epoch = epoch
+	}
+	if td, err := f.BooleanValueDetails(ctx, FlagTripped, false, ec); err == nil {
+		next.tripped = td.Value
+	} else if td.ErrorCode == openfeature.FlagNotFoundCode {
+		next.tripped = false
+	}
+	return next, nil
+}
+
+// metadataEpoch reads an "epoch" entry a provider may attach to evaluations.
+func metadataEpoch(md openfeature.FlagMetadata) (uint64, bool) {
+	switch v := md["epoch"].(type) {
+	case int64:
+		return uint64(v), v >= 0
+	case int:
+		return uint64(v), v >= 0
+	case uint64:
+		return v, true
+	case float64:
+		return uint64(v), v >= 0
+	}
+	return 0, false
+}

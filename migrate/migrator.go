@@ -1,0 +1,284 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/consistency"
+	"github.com/sessionmigrate/sessionmigrate/router"
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+// State is what is in effect now. After a guard trip it shows the rollback
+// stage, Tripped true and the reason, until an operator resumes.
+type State struct {
+	// Stage and Percent are the routing in effect. Percent is the ramp
+	// percentage in ramp, 100 in complete and 0 otherwise.
+	Stage   Stage
+	Percent float64
+	// Tripped is true from a guard trip until Resume; TripReason says why.
+	Tripped    bool
+	TripReason string
+	// Desired is what the flags ask for; it differs from Stage while
+	// Tripped.
+	DesiredStage   Stage
+	DesiredPercent float64
+	// Epoch is the control plane epoch of the flags applied (0 when the
+	// provider does not serve FlagEpoch).
+	Epoch uint64
+	// Since is when the routing in effect was applied.
+	Since time.Time
+	// FlagError is the last flag evaluation problem ("" when the last
+	// evaluation was good): the Migrator kept the last good state.
+	FlagError string
+}
+
+// active is one immutable routing decision; swapping the pointer changes
+// stage atomically while requests in flight finish on the router they loaded.
+type active struct {
+	state  State
+	router store.Store
+}
+
+// Migrator routes every Get/Set/Delete to the local and distributed stores as
+// the current stage says. It is safe for concurrent use. Create it with New
+// and Close it when done.
+type Migrator struct {
+	opts    Options
+	local   store.Versioned
+	dist    store.Versioned
+	core    *router.Core
+	checker *consistency.Checker
+	cur     atomic.Pointer[active]
+
+	mu        sync.Mutex // serializes state changes (never held during I/O)
+	desired   desired
+	trip      *tripInfo
+	flagError string
+
+	refresh   chan struct{}
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// desired is what the flags (or SetStage) ask for.
+type desired struct {
+	stage   Stage
+	percent float64
+	epoch   uint64
+	tripped bool
+}
+
+type tripInfo struct {
+	reason string
+	epoch  uint64 // control plane epoch the trip must be resumed past
+	at     time.Time
+}
+
+var _ store.Store = (*Migrator)(nil)
+
+// New returns a Migrator over local and distributed. Both must implement
+// store.Versioned (memstore and redisstore do): writes carry versions so
+// that no older write replaces a newer one in either store. It starts the
+// async writer, the comparison workers and, with Options.Flags, the flag
+// follower; Close stops them all.
+func New(local, distributed store.Store, opts Options) (*Migrator, error) {
+	if local == nil || distributed == nil {
+		return nil, errors.New("migrate: local and distributed stores are required")
+	}
+	lv, ok := local.(store.Versioned)
+	if !ok {
+		return nil, fmt.Errorf("%w: local store %T", ErrNotVersioned, local)
+	}
+	dv, ok := distributed.(store.Versioned)
+	if !ok {
+		return nil, fmt.Errorf("%w: distributed store %T", ErrNotVersioned, distributed)
+	}
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	m := &Migrator{
+		opts:    opts,
+		local:   lv,
+		dist:    dv,
+		refresh: make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+	}
+	checker, err := consistency.New(consistency.Config{
+		Local:       lv,
+		Distributed: dv,
+		Compare:     opts.Comparator,
+		Queue:       opts.CompareQueue,
+		Delay:       opts.CompareDelay,
+		InFlight:    func(id string) bool { return m.core.IsUnsynced(id) },
+		OnMismatch:  m.onMismatch,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	m.checker = checker
+	core, err := router.NewCore(router.Config{
+		Local:          lv,
+		Distributed:    dv,
+		Salt:           opts.Salt,
+		DistTimeout:    opts.DistTimeout,
+		QueueSize:      opts.QueueSize,
+		Workers:        opts.AsyncWorkers,
+		RepairInterval: opts.RepairInterval,
+		MaxTTL:         opts.MaxTTL,
+		ShadowSample:   opts.ShadowSample,
+		Compare:        checker,
+		Now:            opts.Now,
+	})
+	if err != nil {
+		checker.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	m.core = core
+	m.desired = desired{stage: opts.Stage, percent: opts.Percent}
+	if err := m.applyLocked(); err != nil {
+		m.shutdown()
+		return nil, err
+	}
+	if opts.Flags != nil {
+		m.followFlags()
+	}
+	return m, nil
+}
+
+// Get returns the session id from the store the current stage routes it to.
+func (m *Migrator) Get(ctx context.Context, id string) (store.Record, bool, error) {
+	return m.cur.Load().router.Get(ctx, id)
+}
+
+// Set stores rec under id in the stores the current stage writes, with a new
+// version. A zero ExpiresAt becomes now+MaxTTL; a past one deletes.
+func (m *Migrator) Set(ctx context.Context, id string, rec store.Record) error {
+	return m.cur.Load().router.Set(ctx, id, rec)
+}
+
+// Delete removes id from every store, leaving tombstones so that no older
+// write brings it back.
+func (m *Migrator) Delete(ctx context.Context, id string) error {
+	return m.cur.Load().router.Delete(ctx, id)
+}
+
+// State returns what is in effect now.
+func (m *Migrator) State() State { return m.cur.Load().state }
+
+// SetStage sets the desired stage and percentage directly, as a flag change
+// would. Applications that follow flags do not need it.
+func (m *Migrator) SetStage(stage Stage, percent float64) error {
+	if !stage.Valid() {
+		return fmt.Errorf("migrate: unknown stage %q (allowed: local, shadow, dual, ramp, complete)", stage)
+	}
+	if _, err := router.Cut(percent); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.desired.stage, m.desired.percent = stage, percent
+	return m.applyLocked()
+}
+
+// Resume releases a guard trip: routing returns to the desired stage. The
+// control plane's resume does this through the flags when the provider serves
+// FlagEpoch and FlagTripped.
+func (m *Migrator) Resume() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.trip == nil {
+		return nil
+	}
+	m.trip = nil
+	m.opts.Logger.Info("sessionmigrate: guard resumed", "stage", string(m.desired.stage), "percent", m.desired.percent)
+	return m.applyLocked()
+}
+
+// applyLocked builds the router for the desired state (or the rollback
+// stage while tripped) and swaps it in. m.mu must be held.
+func (m *Migrator) applyLocked() error {
+	d := m.desired
+	st := State{
+		Stage: d.stage, DesiredStage: d.stage, DesiredPercent: d.percent,
+		Epoch: d.epoch, Since: m.opts.Now(), FlagError: m.flagError,
+	}
+	if m.trip != nil {
+		st.Stage, st.Tripped, st.TripReason = Shadow, true, m.trip.reason
+	}
+	var r store.Store
+	switch st.Stage {
+	case Local:
+		r = router.Local(m.core)
+	case Shadow:
+		r = router.Shadow(m.core)
+	case Dual:
+		r = router.Dual(m.core)
+	case Ramp:
+		st.Percent = d.percent
+		var err error
+		if r, err = router.Ramp(m.core, d.percent); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	case Complete:
+		st.Percent = 100
+		r = router.Complete(m.core)
+	}
+	if prev := m.cur.Load(); prev != nil {
+		ps := prev.state
+		if ps.Stage == st.Stage && ps.Percent == st.Percent && ps.Tripped == st.Tripped &&
+			ps.Epoch == st.Epoch && ps.FlagError == st.FlagError && ps.DesiredStage == st.DesiredStage && ps.DesiredPercent == st.DesiredPercent {
+			return nil
+		}
+		if ps.Stage != st.Stage || ps.Percent != st.Percent {
+			m.opts.Logger.Info("sessionmigrate: stage changed",
+				"from", string(ps.Stage), "from_percent", ps.Percent,
+				"to", string(st.Stage), "to_percent", st.Percent, "epoch", st.Epoch, "tripped", st.Tripped)
+		} else {
+			st.Since = ps.Since
+		}
+	}
+	m.cur.Store(&active{state: st, router: r})
+	return nil
+}
+
+// onMismatch handles a confirmed inconsistency: the session is repaired from
+// local. (The guard counts critical kinds; see guard wiring.)
+func (m *Migrator) onMismatch(id string, kind consistency.Kind) {
+	m.core.MarkUnsynced(id)
+}
+
+// Unsynced returns the number of sessions whose distributed copy may be older
+// than local (dirty, or with an async write pending).
+func (m *Migrator) Unsynced() int { return m.core.Unsynced() }
+
+// Flush waits until queued distributed writes are applied and unsynced
+// sessions have been retried once, or ctx ends.
+func (m *Migrator) Flush(ctx context.Context) error { return m.core.Flush(ctx) }
+
+// Close stops following flags, drains the async queues (bounded by
+// Options.CloseTimeout) and stops every goroutine. It does not close the
+// stores. Calling it again returns the first result.
+func (m *Migrator) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.shutdown() })
+	return m.closeErr
+}
+
+func (m *Migrator) shutdown() error {
+	close(m.stop)
+	m.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CloseTimeout)
+	defer cancel()
+	left, err := m.core.Close(ctx)
+	m.checker.Close()
+	if err != nil {
+		return fmt.Errorf("migrate: close: %d sessions left unsynced: %w", left, err)
+	}
+	return nil
+}

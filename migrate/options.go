@@ -1,0 +1,134 @@
+package migrate
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature"
+
+	"github.com/sessionmigrate/sessionmigrate/router"
+)
+
+// Options configures a Migrator. Every zero value has a documented default;
+// New validates the rest and returns an error naming the bad field.
+type Options struct {
+	// Flags is the OpenFeature client whose FlagStage and FlagPercent the
+	// Migrator follows. Nil: the Migrator stays at Stage/Percent below until
+	// SetStage is called (useful in tests and single-process setups).
+	Flags *openfeature.Client
+	// EvaluationContext is passed to every flag evaluation (for example a
+	// targeting key naming the service or instance — never a session id).
+	EvaluationContext openfeature.EvaluationContext
+	// Stage and Percent are in effect until the flags are first read
+	// (default local, 0). They are also what a missing flag falls back to.
+	Stage   Stage
+	Percent float64
+	// PollInterval is how often flags are re-read as a safety net besides
+	// provider change events (default 5s).
+	PollInterval time.Duration
+	// FlagTimeout bounds one flag evaluation round (default 2s).
+	FlagTimeout time.Duration
+
+	// Salt is prepended to session ids before bucketing. Every instance of an
+	// application must use the same salt. Default "sessionmigrate".
+	Salt string
+	// DistTimeout bounds synchronous distributed calls on the request path in
+	// dual and ramp (default 100ms): beyond it the request goes on with local.
+	DistTimeout time.Duration
+	// MaxTTL is the lifetime given to a record written with a zero ExpiresAt
+	// (default 24h). It is resolved once, so both stores keep the same
+	// absolute expiry.
+	MaxTTL time.Duration
+	// QueueSize bounds the async writer queue (default 10000 sessions);
+	// AsyncWorkers is its number of goroutines (default 4).
+	QueueSize    int
+	AsyncWorkers int
+	// RepairInterval is how often unsynced sessions are retried (default 1s,
+	// backing off to 30s while the distributed store fails).
+	RepairInterval time.Duration
+	// ShadowSample compares one shadow read in ShadowSample (default 100).
+	ShadowSample int
+	// Comparator decides whether a local and a distributed record hold the
+	// same session (default: equal bytes). See consistency.Comparator.
+	Comparator func(local, distributed []byte) bool
+	// CompareQueue bounds pending comparisons (default 1000); CompareDelay is
+	// how long a mismatch waits before it is re-checked (default 100ms).
+	CompareQueue int
+	CompareDelay time.Duration
+
+	// Logger receives stage changes, flag errors and guard events; never a
+	// session id. Default: discard.
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// CloseTimeout bounds how long Close waits for queues to drain
+	// (default 5s).
+	CloseTimeout time.Duration
+}
+
+func (o *Options) setDefaults() error {
+	if o.Stage == "" {
+		o.Stage = Local
+	}
+	if !o.Stage.Valid() {
+		return fmt.Errorf("migrate: Options.Stage %q is not a stage (allowed: local, shadow, dual, ramp, complete)", o.Stage)
+	}
+	if _, err := router.Cut(o.Percent); err != nil {
+		return fmt.Errorf("migrate: Options.Percent: %w", err)
+	}
+	durs := []struct {
+		d    *time.Duration
+		def  time.Duration
+		name string
+	}{
+		{&o.PollInterval, 5 * time.Second, "PollInterval"},
+		{&o.FlagTimeout, 2 * time.Second, "FlagTimeout"},
+		{&o.DistTimeout, 100 * time.Millisecond, "DistTimeout"},
+		{&o.MaxTTL, 24 * time.Hour, "MaxTTL"},
+		{&o.RepairInterval, time.Second, "RepairInterval"},
+		{&o.CompareDelay, 100 * time.Millisecond, "CompareDelay"},
+		{&o.CloseTimeout, 5 * time.Second, "CloseTimeout"},
+	}
+	for _, f := range durs {
+		if *f.d < 0 {
+			return fmt.Errorf("migrate: Options.%s must not be negative, got %v", f.name, *f.d)
+		}
+		if *f.d == 0 {
+			*f.d = f.def
+		}
+	}
+	ints := []struct {
+		p    *int
+		def  int
+		name string
+	}{
+		{&o.QueueSize, 10000, "QueueSize"},
+		{&o.AsyncWorkers, 4, "AsyncWorkers"},
+		{&o.ShadowSample, 100, "ShadowSample"},
+		{&o.CompareQueue, 1000, "CompareQueue"},
+	}
+	for _, f := range ints {
+		if *f.p < 0 {
+			return fmt.Errorf("migrate: Options.%s must not be negative, got %d", f.name, *f.p)
+		}
+		if *f.p == 0 {
+			*f.p = f.def
+		}
+	}
+	if o.Salt == "" {
+		o.Salt = "sessionmigrate"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// ErrNotVersioned is returned by New when a store does not implement
+// store.Versioned.
+var ErrNotVersioned = errors.New("migrate: store does not implement store.Versioned")

@@ -1,0 +1,39 @@
+package router
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// Buckets is the number of routing buckets: percentages resolve to 0.01%.
+const Buckets = 10000
+
+// Bucket returns the routing bucket of id under salt:
+// xxhash64(salt + id) % 10000. The function is pinned forever (test vectors
+// live in testdata/buckets.txt): every instance and every version of this
+// module must agree on it, or raising the percentage would move sessions back
+// and forth between stores. It does not allocate.
+func Bucket(salt, id string) uint32 {
+	var d xxhash.Digest
+	d.Reset()
+	_, _ = d.WriteString(salt)
+	_, _ = d.WriteString(id)
+	return uint32(d.Sum64() % Buckets)
+}
+
+// Cut converts a percentage (0..100, at most two decimals) to the bucket
+// boundary: a session goes to the distributed store when Bucket < Cut(p).
+// Raising p never lowers the cut, so it only moves sessions local ->
+// distributed.
+func Cut(percent float64) (uint32, error) {
+	if math.IsNaN(percent) || percent < 0 || percent > 100 {
+		return 0, fmt.Errorf("router: percent %v outside 0..100", percent)
+	}
+	c := math.Round(percent * 100)
+	if math.Abs(c-percent*100) > 1e-6 {
+		return 0, fmt.Errorf("router: percent %v has more than 2 decimals", percent)
+	}
+	return uint32(c), nil
+}

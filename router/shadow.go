@@ -1,0 +1,40 @@
+package router
+
+import (
+	"context"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+// Shadow returns the router of stage shadow: reads from local, with a sample
+// compared against the distributed store off the request path; writes to
+// local synchronously and to the distributed store through the bounded async
+// writer, which drops (and counts) rather than block. A guard trip also lands
+// here: the distributed store cannot slow or fail a request.
+func Shadow(c *Core) store.Store { return shadowRouter{c} }
+
+type shadowRouter struct{ c *Core }
+
+func (r shadowRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
+	rec, found, err := r.c.local.Get(ctx, id)
+	if err == nil && r.c.cfg.Compare != nil && r.c.sample.Add(1)%uint64(r.c.cfg.ShadowSample) == 0 {
+		r.c.cfg.Compare.Offer(id, rec, found)
+	}
+	return rec, found, err
+}
+
+func (r shadowRouter) Set(ctx context.Context, id string, rec store.Record) error {
+	rec = r.c.stamp(rec)
+	if rec.Expired(r.c.now()) {
+		return r.c.deleteAsync(ctx, id, rec.Version)
+	}
+	if err := r.c.local.Set(ctx, id, rec); err != nil {
+		return err
+	}
+	r.c.markSet(id, rec, true)
+	return nil
+}
+
+func (r shadowRouter) Delete(ctx context.Context, id string) error {
+	return r.c.deleteAsync(ctx, id, r.c.NextVersion())
+}

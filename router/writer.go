@@ -1,0 +1,210 @@
+package router
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+const maxRepairInterval = 30 * time.Second
+
+// writer applies tracked sessions to the distributed store off the request
+// path: async writes in shadow, failed synchronous writes, failed lazy copies
+// and repairs. Each session hashes to one worker, so its writes are applied
+// in order; every write is versioned, so a late one can never replace a newer
+// one anyway. Queues carry ids, not data: the worker reads the current record
+// from local when it applies, so repeated writes to a hot session coalesce.
+type writer struct {
+	c           *Core
+	queues      []chan string
+	outstanding atomic.Int64 // ids offered and not yet applied
+	failures    atomic.Int64 // failed applies since the last repair round
+	closed      atomic.Bool
+	stop        chan struct{}
+	wg          sync.WaitGroup
+	closeOnce   sync.Once
+}
+
+func newWriter(c *Core) *writer {
+	w := &writer{c: c, stop: make(chan struct{})}
+	per := max(c.cfg.QueueSize/c.cfg.Workers, 1)
+	w.queues = make([]chan string, c.cfg.Workers)
+	for i := range w.queues {
+		w.queues[i] = make(chan string, per)
+		w.wg.Add(1)
+		go w.work(w.queues[i])
+	}
+	w.wg.Add(1)
+	go w.repairLoop()
+	return w
+}
+
+// offer hands id (already flagged queued in the tracker) to its worker, or
+// counts a drop and leaves it for the repair loop. It never blocks.
+func (w *writer) offer(id string) {
+	if w.closed.Load() {
+		w.c.track.Unqueue(id)
+		return
+	}
+	q := w.queues[xxhash.Sum64String(id)%uint64(len(w.queues))]
+	w.outstanding.Add(1)
+	select {
+	case q <- id:
+	default:
+		w.outstanding.Add(-1)
+		w.c.track.Unqueue(id)
+		w.c.obs.AsyncDropped()
+	}
+}
+
+func (w *writer) depth() int {
+	n := 0
+	for _, q := range w.queues {
+		n += len(q)
+	}
+	return n
+}
+
+func (w *writer) work(q chan string) {
+	defer w.wg.Done()
+	for {
+		select {
+		case id := <-q:
+			w.applyOne(context.Background(), id)
+		case <-w.stop:
+			return
+		}
+	}
+}
+
+func (w *writer) applyOne(ctx context.Context, id string) {
+	if err := w.apply(ctx, id); err != nil {
+		w.failures.Add(1)
+	}
+	w.outstanding.Add(-1)
+}
+
+// apply writes the tracked state of id to the distributed store and forgets
+// id when the distributed store holds it.
+func (w *writer) apply(ctx context.Context, id string) error {
+	c := w.c
+	e, ok := c.track.Unqueue(id)
+	if !ok {
+		return nil
+	}
+	actx, cancel := context.WithTimeout(ctx, c.cfg.AsyncTimeout)
+	defer cancel()
+	var applied uint64
+	var err error
+	switch e.kind {
+	case opDelete:
+		applied = e.version
+		err = c.dist.DeleteVersion(actx, id, e.version, e.until)
+	default:
+		var rec store.Record
+		var found bool
+		rec, found, err = c.local.Get(actx, id)
+		switch {
+		case err != nil:
+		case found:
+			rec = copyable(rec)
+			applied = rec.Version
+			err = c.dist.Set(actx, id, rec)
+		default:
+			// Local no longer has it: it expired (a delete would have
+			// replaced the entry). Make sure no older copy outlives it.
+			applied = e.version
+			until := e.until
+			if !until.After(c.now()) {
+				until = c.now().Add(c.cfg.TombstoneTTL)
+			}
+			err = c.dist.DeleteVersion(actx, id, e.version, until)
+		}
+	}
+	c.obs.AsyncApplied(err)
+	if err == nil {
+		c.track.Clear(id, applied)
+	}
+	return err
+}
+
+// copyable prepares a local record for a copy to the distributed store. A
+// record written before the Migrator existed has version 0, which stores treat
+// as an unconditional write; copying it at version 1 keeps the copy a
+// compare-and-set that every real write and tombstone wins.
+func copyable(rec store.Record) store.Record {
+	if rec.Version == 0 {
+		rec.Version = 1
+	}
+	return rec
+}
+
+func (w *writer) repairLoop() {
+	defer w.wg.Done()
+	interval := w.c.cfg.RepairInterval
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+		}
+		if w.failures.Swap(0) > 0 {
+			interval = min(interval*2, maxRepairInterval)
+		} else {
+			interval = w.c.cfg.RepairInterval
+		}
+		w.repairRound()
+		t.Reset(interval)
+	}
+}
+
+// repairRound offers a batch of tracked sessions that are not queued.
+func (w *writer) repairRound() {
+	for _, id := range w.c.track.Pending(w.c.cfg.RepairBatch) {
+		w.offer(id)
+	}
+}
+
+// flush runs a repair round and waits until every offered id is applied.
+func (w *writer) flush(ctx context.Context) error {
+	w.repairRound()
+	return w.flushQueued(ctx)
+}
+
+// close stops accepting work, waits for the queues to drain (bounded by
+// ctx) and stops every goroutine.
+func (w *writer) close(ctx context.Context) error {
+	var err error
+	w.closeOnce.Do(func() {
+		err = w.flushQueued(ctx)
+		w.closed.Store(true)
+		close(w.stop)
+		w.wg.Wait()
+		// Whatever is left in the queues stays tracked as unsynced.
+		for _, q := range w.queues {
+			for len(q) > 0 {
+				w.c.track.Unqueue(<-q)
+			}
+		}
+	})
+	return err
+}
+
+func (w *writer) flushQueued(ctx context.Context) error {
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for w.outstanding.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+	return nil
+}
