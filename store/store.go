@@ -63,3 +63,20 @@ type Scanner interface {
 	// wrapping ctx.Err().
 	Scan(ctx context.Context, fn func(id string, rec Record) error) error
 }
+
+// Entry is one session of a batch.
+type Entry struct {
+	ID     string
+	Record Record
+}
+
+// BatchSetter is implemented by stores that can apply many Sets in one round
+// trip (redisstore pipelines them). Backfill uses it when present.
+type BatchSetter interface {
+	// SetMany applies Set(ctx, e.ID, e.Record) for every entry, with the
+	// same semantics as Set each (versioned compare-and-set included). It
+	// returns applied[i] == true when entry i was written, false when it was
+	// ignored (an equal-or-newer version or a tombstone was stored) or
+	// failed; err joins the failures. Entries may be applied in any order.
+	SetMany(ctx context.Context, entries []Entry) (applied []bool, err error)
+}
