@@ -222,14 +222,19 @@ func (c *Checker) second() {
 		if c.inFlight(it.id) {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
-		l, lfound, lerr := c.cfg.Local.Get(ctx, it.id)
-		cancel()
+		// Bracket the distributed read with two local reads: a write that
+		// lands in between makes the comparison inconclusive, not a
+		// mismatch.
+		l, lfound, lerr := c.localGet(it.id)
 		if lerr != nil {
 			continue
 		}
 		d, dfound, err := c.distGet(it.id)
 		if err != nil {
+			continue
+		}
+		l2, lfound2, lerr := c.localGet(it.id)
+		if lerr != nil || lfound2 != lfound || l2.Version != l.Version || c.inFlight(it.id) {
 			continue
 		}
 		kind := Compare(c.cfg.Compare, l, lfound, d, dfound)
@@ -242,6 +247,12 @@ func (c *Checker) second() {
 			c.cfg.OnMismatch(it.id, kind)
 		}
 	}
+}
+
+func (c *Checker) localGet(id string) (store.Record, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	defer cancel()
+	return c.cfg.Local.Get(ctx, id)
 }
 
 func (c *Checker) distGet(id string) (store.Record, bool, error) {

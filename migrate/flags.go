@@ -60,8 +60,15 @@ func (m *Migrator) refreshFlags() {
 	next, err := m.evaluate(ctx, cur)
 
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	released := false
+	defer func() {
+		m.mu.Unlock()
+		if released {
+			m.resumed("control plane")
+		}
+	}()
 	if err != nil {
+		m.metrics.flagErrors.Inc()
 		msg := err.Error()
 		if msg != m.flagError {
 			m.opts.Logger.Warn("sessionmigrate: flag evaluation failed; keeping the last good state", "error", msg)
@@ -72,8 +79,7 @@ func (m *Migrator) refreshFlags() {
 	}
 	m.flagError = ""
 	if m.trip != nil && next.epoch > m.trip.epoch && !next.tripped {
-		m.opts.Logger.Info("sessionmigrate: guard trip released by the control plane", "epoch", next.epoch)
-		m.trip = nil
+		m.trip, released = nil, true
 	}
 	m.desired = next
 	_ = m.applyLocked()

@@ -8,7 +8,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/sessionmigrate/sessionmigrate/consistency"
+	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
 	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
@@ -53,7 +56,10 @@ type Migrator struct {
 	dist    store.Versioned
 	core    *router.Core
 	checker *consistency.Checker
+	guard   *guard.Guard // nil when disabled
+	metrics *metrics
 	cur     atomic.Pointer[active]
+	trips   chan Rollback
 
 	mu        sync.Mutex // serializes state changes (never held during I/O)
 	desired   desired
@@ -109,15 +115,47 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 		dist:    dv,
 		refresh: make(chan struct{}, 1),
 		stop:    make(chan struct{}),
+		trips:   make(chan Rollback, 1),
 	}
+	met, err := newMetrics(opts.Registerer,
+		func() float64 { return float64(m.core.Unsynced()) },
+		func() float64 { return float64(m.core.QueueDepth()) })
+	if err != nil {
+		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
+	}
+	m.metrics = met
+	if !opts.DisableGuard {
+		gs := opts.Guard
+		gs.Now = opts.Now
+		gs.OnTrip = m.onTrip
+		gs.OnPause = m.onPause
+		gs.OnStateChange = m.onGuardState
+		if m.guard, err = guard.New(gs); err != nil {
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if err := opts.Registerer.Register(scoreCollector{g: m.guard, desc: prometheus.NewDesc(
+			"sessionmigrate_guard_score", "Current score of each guard signal (CUSUM score; run length; inconsistencies in window).",
+			[]string{"reason"}, nil)}); err != nil {
+			return nil, fmt.Errorf("migrate: registering metrics: %w", err)
+		}
+	}
+	observed := &instrumented{inner: dv, guard: m.guard, m: met}
 	checker, err := consistency.New(consistency.Config{
 		Local:       lv,
-		Distributed: dv,
+		Distributed: observed,
 		Compare:     opts.Comparator,
 		Queue:       opts.CompareQueue,
 		Delay:       opts.CompareDelay,
 		InFlight:    func(id string) bool { return m.core.IsUnsynced(id) },
 		OnMismatch:  m.onMismatch,
+		OnResult: func(kind consistency.Kind, confirmed bool) {
+			if kind == consistency.Match {
+				met.comparisons.WithLabelValues("match").Inc()
+			} else {
+				met.comparisons.WithLabelValues("mismatch").Inc()
+			}
+		},
+		OnDrop: met.compareDropped.Inc,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -125,7 +163,8 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	m.checker = checker
 	core, err := router.NewCore(router.Config{
 		Local:          lv,
-		Distributed:    dv,
+		Distributed:    observed,
+		Observer:       met,
 		Salt:           opts.Salt,
 		DistTimeout:    opts.DistTimeout,
 		QueueSize:      opts.QueueSize,
@@ -145,6 +184,13 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	if err := m.applyLocked(); err != nil {
 		m.shutdown()
 		return nil, err
+	}
+	if m.guard != nil {
+		m.guard.Start()
+	}
+	if opts.Publisher != nil {
+		m.wg.Add(1)
+		go m.publishTrips()
 	}
 	if opts.Flags != nil {
 		m.followFlags()
@@ -192,13 +238,23 @@ func (m *Migrator) SetStage(stage Stage, percent float64) error {
 // FlagEpoch and FlagTripped.
 func (m *Migrator) Resume() error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.trip == nil {
-		return nil
-	}
+	released := m.trip != nil
 	m.trip = nil
-	m.opts.Logger.Info("sessionmigrate: guard resumed", "stage", string(m.desired.stage), "percent", m.desired.percent)
-	return m.applyLocked()
+	err := m.applyLocked()
+	m.mu.Unlock()
+	if released {
+		m.resumed("operator")
+	}
+	return err
+}
+
+// resumed re-arms the guard after a trip was released; m.mu must not be held.
+func (m *Migrator) resumed(by string) {
+	if m.guard != nil {
+		m.guard.Reset()
+	}
+	st := m.State()
+	m.opts.Logger.Info("sessionmigrate: guard trip released", "by", by, "stage", string(st.Stage), "percent", st.Percent, "epoch", st.Epoch)
 }
 
 // applyLocked builds the router for the desired state (or the rollback
@@ -210,7 +266,12 @@ func (m *Migrator) applyLocked() error {
 		Epoch: d.epoch, Since: m.opts.Now(), FlagError: m.flagError,
 	}
 	if m.trip != nil {
-		st.Stage, st.Tripped, st.TripReason = Shadow, true, m.trip.reason
+		st.Tripped, st.TripReason = true, m.trip.reason
+		// Complete no longer writes local: reading it again would lose
+		// every write since. A trip there alerts but keeps routing.
+		if d.stage != Complete {
+			st.Stage = Shadow
+		}
 	}
 	var r store.Store
 	switch st.Stage {
@@ -245,13 +306,8 @@ func (m *Migrator) applyLocked() error {
 		}
 	}
 	m.cur.Store(&active{state: st, router: r})
+	m.metrics.setState(st)
 	return nil
-}
-
-// onMismatch handles a confirmed inconsistency: the session is repaired from
-// local. (The guard counts critical kinds; see guard wiring.)
-func (m *Migrator) onMismatch(id string, kind consistency.Kind) {
-	m.core.MarkUnsynced(id)
 }
 
 // Unsynced returns the number of sessions whose distributed copy may be older
@@ -273,6 +329,9 @@ func (m *Migrator) Close() error {
 func (m *Migrator) shutdown() error {
 	close(m.stop)
 	m.wg.Wait()
+	if m.guard != nil {
+		m.guard.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.CloseTimeout)
 	defer cancel()
 	left, err := m.core.Close(ctx)

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/open-feature/go-sdk/openfeature"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
 
 	"github.com/sessionmigrate/sessionmigrate/router"
 )
@@ -57,6 +60,19 @@ type Options struct {
 	// how long a mismatch waits before it is re-checked (default 100ms).
 	CompareQueue int
 	CompareDelay time.Duration
+
+	// Registerer receives the Migrator's Prometheus collectors (see the
+	// README's metrics table). Nil: a private registry, not exported.
+	Registerer prometheus.Registerer
+	// Guard configures the automatic rollback; the zero value is the
+	// migration plan's defaults (see package guard). Its callbacks and
+	// clock are set by the Migrator.
+	Guard guard.Settings
+	// DisableGuard turns the automatic rollback off.
+	DisableGuard bool
+	// Publisher, when set, records guard trips in the control plane so
+	// every instance rolls back (control.Client is one).
+	Publisher Publisher
 
 	// Logger receives stage changes, flag errors and guard events; never a
 	// session id. Default: discard.
@@ -125,6 +141,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
 	}
 	return nil
 }

@@ -1,0 +1,59 @@
+// Package migrate moves an application's sessions from a process-local store
+// to a distributed one (Redis) while the application serves, with nobody
+// logged out, no write lost, and a rollback that needs no deploy.
+//
+// The application replaces its session store with a [Migrator]: New wraps the
+// local store (store/memstore) and the distributed store (store/redisstore)
+// behind one store.Store, and routes every Get, Set and Delete by stage:
+//
+//	stage     reads                                 writes and deletes
+//	local     local                                 local (deletes mirrored async)
+//	shadow    local; a sample compared off-path     local sync; distributed async (bounded queue)
+//	dual      local; every read compared off-path   local sync + distributed sync (DistTimeout)
+//	ramp P%   bucket(id) < P: distributed, else local   both, sync
+//	complete  distributed                           distributed only
+//
+// Until complete, every acknowledged write is in local, so a distributed
+// failure never reaches the user: a read routed to the distributed store
+// falls back to local when it fails, when the session has an unconfirmed
+// distributed write (it is "unsynced": tracked and repaired in the
+// background), or when the distributed copy is older than local. A session
+// the distributed store lacks is copied there on first read (lazy copy), so
+// raising the percentage logs nobody out; Backfill copies the rest ahead of
+// time.
+//
+// Every write carries a version assigned here (monotonic per process) and is
+// applied to both stores as a compare-and-set; deletes leave tombstones until
+// the session's expiry. An async write, a repair, a lazy copy or a backfill
+// therefore never replaces a newer write and never brings a deleted session
+// back, in whatever order they land.
+//
+// # Following the control plane
+//
+// With Options.Flags the Migrator follows two OpenFeature flags, FlagStage
+// and FlagPercent, from any provider (the toolkit's own Redis provider in
+// migrate/control, or LaunchDarkly, flagd, ...). It evaluates them on
+// provider change events and by polling, never per request, and swaps
+// routing atomically: requests in flight finish on the router they started
+// with. A bad flag value keeps the last good state and is reported in
+// State().FlagError. Any jump between stages is safe in either direction,
+// except leaving complete, which loses the writes made since (the CLI refuses
+// it without --force).
+//
+// # The guard
+//
+// Each Migrator watches its own distributed-store operations (package guard):
+// N consecutive failures trip it inline; a CUSUM per signal (error rate,
+// slow operations, availability) trips it within a second or so; confirmed
+// inconsistencies count too. A trip swaps routing at once to shadow (reads
+// local, distributed writes async), records the evidence, publishes the
+// rollback through Options.Publisher, and latches until Resume or an
+// operator's resume reaches the flags (FlagEpoch past the rollback with
+// FlagTripped false). In complete a trip alerts but keeps routing.
+//
+// # Observability
+//
+// Metrics (prefix sessionmigrate_) register on Options.Registerer; the
+// AdminHandler serves them with a JSON status. Session ids never appear in
+// logs, labels or status: they are credentials.
+package migrate

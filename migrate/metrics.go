@@ -1,0 +1,180 @@
+package migrate
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessionmigrate/sessionmigrate/consistency"
+	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
+	"github.com/sessionmigrate/sessionmigrate/router"
+)
+
+// latencyBuckets are sub-millisecond up to a second, with an edge at the
+// guard's default latency threshold (50ms).
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}
+
+// metrics are the Migrator's Prometheus collectors. Labels come from small
+// fixed sets; never a session id. See the README's metrics table.
+type metrics struct {
+	ops            *prometheus.CounterVec   // store, op, result
+	latency        *prometheus.HistogramVec // store, op
+	stage          *prometheus.GaugeVec     // stage
+	percent        prometheus.Gauge
+	tripped        prometheus.Gauge
+	paused         prometheus.Gauge
+	asyncDropped   prometheus.Counter
+	asyncWrites    *prometheus.CounterVec // result
+	distWriteFails prometheus.Counter
+	lazyCopies     *prometheus.CounterVec // result
+	fallbacks      *prometheus.CounterVec // reason
+	comparisons    *prometheus.CounterVec // result
+	mismatches     *prometheus.CounterVec // kind
+	compareDropped prometheus.Counter
+	backfill       *prometheus.CounterVec // result
+	rollbacks      *prometheus.CounterVec // reason
+	flagErrors     prometheus.Counter
+
+	// pre-bound children for the hot path (no label lookup per call)
+	distOps [numOps][numResults]prometheus.Counter
+	distLat [numOps]prometheus.Observer
+}
+
+type opIndex int
+
+const (
+	opGet opIndex = iota
+	opSet
+	opDelete
+	numOps
+)
+
+var opNames = [numOps]string{"get", "set", "delete"}
+
+type resultIndex int
+
+const (
+	resOK resultIndex = iota
+	resMiss
+	resError
+	resCanceled
+	numResults
+)
+
+var resultNames = [numResults]string{"ok", "miss", "error", "canceled"}
+
+func newMetrics(reg prometheus.Registerer, unsynced, queue func() float64) (*metrics, error) {
+	const ns = "sessionmigrate"
+	m := &metrics{
+		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "store_operations_total",
+			Help: "Distributed store operations made by the Migrator, by op and result."}, []string{"store", "op", "result"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "store_operation_duration_seconds",
+			Help: "Latency of distributed store operations made by the Migrator.", Buckets: latencyBuckets}, []string{"store", "op"}),
+		stage: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "stage",
+			Help: "1 for the stage in effect, 0 for the others."}, []string{"stage"}),
+		percent: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "ramp_percent",
+			Help: "Percentage of sessions routed to the distributed store."}),
+		tripped: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "guard_tripped",
+			Help: "1 while the guard's rollback is latched."}),
+		paused: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "guard_paused",
+			Help: "1 while the guard's pause tier asks ramps not to advance."}),
+		asyncDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "async_dropped_total",
+			Help: "Async distributed writes refused by a full queue (the session stays unsynced and is repaired)."}),
+		asyncWrites: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "async_writes_total",
+			Help: "Distributed writes applied off the request path (async, repair), by result."}, []string{"result"}),
+		distWriteFails: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "dist_write_failures_total",
+			Help: "Synchronous distributed writes that failed in dual or ramp; the user was not affected."}),
+		lazyCopies: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "lazy_copies_total",
+			Help: "Sessions copied to the distributed store on first read, by result."}, []string{"result"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "fallbacks_total",
+			Help: "Reads routed to the distributed store but served from local, by reason."}, []string{"reason"}),
+		comparisons: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "comparisons_total",
+			Help: "Online comparisons of local and distributed reads, by result (match, mismatch)."}, []string{"result"}),
+		mismatches: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "mismatches_total",
+			Help: "Mismatches confirmed by a re-check, by kind."}, []string{"kind"}),
+		compareDropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "comparisons_dropped_total",
+			Help: "Comparisons dropped because the comparison queue was full."}),
+		backfill: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "backfill_sessions_total",
+			Help: "Sessions handled by backfill, by result (copied, skipped, error)."}, []string{"result"}),
+		rollbacks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "rollbacks_total",
+			Help: "Automatic rollbacks by the guard, by reason."}, []string{"reason"}),
+		flagErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "flag_errors_total",
+			Help: "Flag evaluations rejected (bad or unreadable value); the last good state was kept."}),
+	}
+	unsyncedG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "unsynced_sessions",
+		Help: "Sessions whose distributed copy may be older than local (dirty or async pending): the repair backlog."}, unsynced)
+	queueG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "async_queue_depth",
+		Help: "Sessions waiting in the async writer queues."}, queue)
+	for _, c := range []prometheus.Collector{m.ops, m.latency, m.stage, m.percent, m.tripped, m.paused,
+		m.asyncDropped, m.asyncWrites, m.distWriteFails, m.lazyCopies, m.fallbacks, m.comparisons,
+		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, unsyncedG, queueG} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	for o := range numOps {
+		m.distLat[o] = m.latency.WithLabelValues("distributed", opNames[o])
+		for r := range numResults {
+			m.distOps[o][r] = m.ops.WithLabelValues("distributed", opNames[o], resultNames[r])
+		}
+	}
+	// Pre-create label values so dashboards and alert rules see zeros
+	// rather than absent series.
+	for _, st := range Stages {
+		m.stage.WithLabelValues(string(st))
+	}
+	for _, r := range []router.Reason{router.ReasonError, router.ReasonDirty, router.ReasonStale, router.ReasonMissing} {
+		m.fallbacks.WithLabelValues(string(r))
+	}
+	for _, k := range []consistency.Kind{consistency.Missing, consistency.Stale, consistency.Extra, consistency.Data, consistency.Expiry} {
+		m.mismatches.WithLabelValues(string(k))
+	}
+	for _, r := range guard.Reasons() {
+		m.rollbacks.WithLabelValues(string(r))
+	}
+	for _, r := range []string{"ok", "error"} {
+		m.asyncWrites.WithLabelValues(r)
+		m.lazyCopies.WithLabelValues(r)
+	}
+	m.comparisons.WithLabelValues("match")
+	m.comparisons.WithLabelValues("mismatch")
+	return m, nil
+}
+
+func (m *metrics) observe(op opIndex, res resultIndex, d time.Duration) {
+	m.distOps[op][res].Inc()
+	if res != resCanceled {
+		m.distLat[op].Observe(d.Seconds())
+	}
+}
+
+func (m *metrics) setState(st State) {
+	for _, s := range Stages {
+		v := 0.0
+		if s == st.Stage {
+			v = 1
+		}
+		m.stage.WithLabelValues(string(s)).Set(v)
+	}
+	m.percent.Set(st.Percent)
+	if st.Tripped {
+		m.tripped.Set(1)
+	} else {
+		m.tripped.Set(0)
+	}
+}
+
+func resultLabel(err error) string {
+	if err != nil {
+		return "error"
+	}
+	return "ok"
+}
+
+// The router.Observer implementation.
+
+func (m *metrics) Fallback(r router.Reason) { m.fallbacks.WithLabelValues(string(r)).Inc() }
+func (m *metrics) LazyCopy(err error)       { m.lazyCopies.WithLabelValues(resultLabel(err)).Inc() }
+func (m *metrics) AsyncDropped()            { m.asyncDropped.Inc() }
+func (m *metrics) AsyncApplied(err error)   { m.asyncWrites.WithLabelValues(resultLabel(err)).Inc() }
+func (m *metrics) DistWriteFailed()         { m.distWriteFails.Inc() }

@@ -1,0 +1,367 @@
+package migrate
+
+import (
+	"bytes"
+	"context"
+
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
+	"github.com/sessionmigrate/sessionmigrate/store/memstore"
+)
+
+var (
+	modelSeed = flag.Uint64("model.seed", 0, "seed for the model-based tests (0: random)")
+	modelOps  = flag.Int("model.ops", 5000, "operations per model-based run")
+)
+
+// newDistFunc builds the distributed store under test (memstore standing in
+// for Redis in fast runs, redisstore on a real server in the Redis runs).
+type newDistFunc func(t *testing.T) store.Versioned
+
+func memDist(t *testing.T) store.Versioned {
+	s := memstore.New()
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// modelRun drives a Migrator with random operations, stage changes and
+// distributed faults, and checks every read against a reference map.
+type modelRun struct {
+	t        *testing.T
+	rng      *rand.Rand
+	m        *Migrator
+	fault    *faultstore.Store
+	inner    store.Versioned
+	model    map[string][]byte
+	ids      []string
+	stage    Stage
+	complete bool // entered complete: faults off, no way back (leaving complete loses data by design)
+	drops    bool // lost-write faults allowed in this run (never together with complete)
+	log      []string
+}
+
+func seedFor(t *testing.T) uint64 {
+	s := *modelSeed
+	if s == 0 {
+		s = rand.Uint64()
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("reproduce with: go test ./migrate -run '%s' -model.seed=%d", t.Name(), s)
+		}
+	})
+	return s
+}
+
+func newModelRun(t *testing.T, seed uint64, newDist newDistFunc, allowComplete bool) *modelRun {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	local := memstore.New()
+	t.Cleanup(func() { local.Close() })
+	inner := newDist(t)
+	fs := faultstore.New(inner, faultstore.WithSeed(seed))
+	m, err := New(local, fs, Options{
+		QueueSize:      8, // small, so drops happen
+		AsyncWorkers:   2,
+		RepairInterval: 5 * time.Millisecond,
+		ShadowSample:   1,
+		CompareDelay:   time.Millisecond,
+		DistTimeout:    time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	r := &modelRun{t: t, rng: rng, m: m, fault: fs, inner: inner, model: map[string][]byte{}, stage: Local}
+	r.drops = !allowComplete
+	for i := range 64 {
+		r.ids = append(r.ids, "sess-"+strconv.Itoa(i))
+	}
+	return r
+}
+
+func (r *modelRun) logf(format string, args ...any) {
+	r.log = append(r.log, fmt.Sprintf(format, args...))
+	if len(r.log) > 40 {
+		r.log = r.log[1:]
+	}
+}
+
+func (r *modelRun) fail(format string, args ...any) {
+	r.t.Helper()
+	for _, l := range r.log {
+		r.t.Log(l)
+	}
+	r.t.Fatalf(format, args...)
+}
+
+func (r *modelRun) id() string { return r.ids[r.rng.IntN(len(r.ids))] }
+
+func (r *modelRun) data() []byte {
+	return []byte("v" + strconv.FormatUint(r.rng.Uint64(), 36))
+}
+
+func (r *modelRun) step(ctx context.Context, complete bool) {
+	exp := time.Now().Add(time.Hour)
+	switch n := r.rng.IntN(100); {
+	case n < 40:
+		id := r.id()
+		rec, found, err := r.m.Get(ctx, id)
+		if err != nil {
+			r.fail("Get: unexpected error at %s: %v", r.m.State().Stage, err)
+		}
+		want, ok := r.model[id]
+		if found != ok || (ok && !bytes.Equal(rec.Data, want)) {
+			r.fail("Get(%s) at %+v: got %q found=%v, want %q found=%v", id, r.m.State(), rec.Data, found, want, ok)
+		}
+		r.logf("get %s -> %q %v", id, rec.Data, found)
+	case n < 70:
+		id, d := r.id(), r.data()
+		if err := r.m.Set(ctx, id, store.Record{Data: d, ExpiresAt: exp}); err != nil {
+			r.fail("Set: unexpected error at %s: %v", r.m.State().Stage, err)
+		}
+		r.model[id] = d
+		r.logf("set %s %q", id, d)
+	case n < 78:
+		id := r.id()
+		if err := r.m.Delete(ctx, id); err != nil {
+			r.fail("Delete: unexpected error: %v", err)
+		}
+		delete(r.model, id)
+		r.logf("delete %s", id)
+	case n < 81:
+		id := r.id()
+		if err := r.m.Set(ctx, id, store.Record{Data: r.data(), ExpiresAt: time.Now().Add(-time.Second)}); err != nil {
+			r.fail("Set(past expiry): unexpected error: %v", err)
+		}
+		delete(r.model, id)
+		r.logf("set-expired %s", id)
+	case n < 88:
+		// Session-id rotation: read old, delete old, write new (the two ids
+		// land in unrelated buckets).
+		old, nu := r.id(), r.id()+"-r"+strconv.Itoa(r.rng.IntN(4))
+		if old == nu {
+			return
+		}
+		rec, found, err := r.m.Get(ctx, old)
+		if err != nil {
+			r.fail("rotate Get: %v", err)
+		}
+		if !found {
+			return
+		}
+		if err := r.m.Delete(ctx, old); err != nil {
+			r.fail("rotate Delete: %v", err)
+		}
+		if err := r.m.Set(ctx, nu, store.Record{Data: rec.Data, ExpiresAt: exp}); err != nil {
+			r.fail("rotate Set: %v", err)
+		}
+		delete(r.model, old)
+		r.model[nu] = rec.Data
+		r.ids = append(r.ids, nu)
+		r.logf("rotate %s -> %s", old, nu)
+	case n < 94:
+		if r.complete {
+			return
+		}
+		st := []Stage{Local, Shadow, Dual, Ramp, Ramp}[r.rng.IntN(5)]
+		p := float64(r.rng.IntN(10001)) / 100
+		if complete && r.rng.IntN(20) == 0 {
+			st, r.complete = Complete, true
+			r.fault.Reset()
+		}
+		if err := r.m.SetStage(st, p); err != nil {
+			r.fail("SetStage: %v", err)
+		}
+		r.logf("stage %s %v", st, p)
+		switch r.rng.IntN(8) {
+		case 0:
+			r.m.Trip()
+			r.logf("manual trip")
+		case 1, 2:
+			if r.m.State().Tripped {
+				if err := r.m.Resume(); err != nil {
+					r.fail("Resume: %v", err)
+				}
+				r.logf("resume")
+			}
+		}
+	default:
+		if r.complete {
+			return
+		}
+		r.randomFault()
+	}
+}
+
+func (r *modelRun) randomFault() {
+	f := faultstore.Fault{}
+	switch r.rng.IntN(6) {
+	case 0: // healthy
+	case 1:
+		f.ErrorRate = 0.3
+	case 2:
+		f.ErrorRate, f.Ambiguous = 0.3, true
+	case 3:
+		f.Outage = true
+	case 4:
+		f.Outage, f.Ambiguous = true, true
+	case 5:
+		if r.drops {
+			f.Drop = true
+		}
+	}
+	if err := r.fault.SetFault(f); err != nil {
+		r.t.Fatal(err)
+	}
+	r.logf("fault %+v", f)
+}
+
+// checkConverged heals the distributed store and checks that every session
+// reached it: no lost write, no resurrection.
+func (r *modelRun) checkConverged(ctx context.Context) {
+	r.fault.Reset()
+	if r.drops {
+		// Lost writes are invisible to the Migrator; a read in ramp finds
+		// the stale ones (version check) and a lost delete is covered by
+		// reads trusting local. Convergence is only promised without them.
+		return
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := r.m.Flush(ctx); err != nil {
+			r.t.Fatal(err)
+		}
+		if r.m.Unsynced() == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if n := r.m.Unsynced(); n != 0 && r.m.State().Stage != Local {
+		r.fail("after healing, %d sessions still unsynced", n)
+	}
+	if r.m.State().Stage == Local {
+		return // local does not copy sets to the distributed store
+	}
+	for _, id := range r.ids {
+		rec, found, err := r.inner.Get(ctx, id)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		want, ok := r.model[id]
+		if !ok && found {
+			r.fail("distributed store holds deleted session %s (%q)", id, rec.Data)
+		}
+		if ok && r.complete && (!found || !bytes.Equal(rec.Data, want)) {
+			r.fail("distributed store after complete: %s = %q found=%v, want %q", id, rec.Data, found, want)
+		}
+	}
+}
+
+func TestModel(t *testing.T) {
+	runModel(t, memDist)
+}
+
+func runModel(t *testing.T, newDist newDistFunc) {
+	for i, complete := range []bool{false, true, false, true} {
+		t.Run(fmt.Sprintf("run%d/complete=%v", i, complete), func(t *testing.T) {
+			seed := seedFor(t)
+			r := newModelRun(t, seed, newDist, complete)
+			ctx := context.Background()
+			for range *modelOps {
+				r.step(ctx, complete)
+			}
+			r.checkConverged(ctx)
+		})
+	}
+}
+
+// TestModelConcurrent runs many goroutines on disjoint ids, each against its
+// own model, while stages flip underneath them.
+func TestModelConcurrent(t *testing.T) {
+	runModelConcurrent(t, memDist)
+}
+
+func runModelConcurrent(t *testing.T, newDist newDistFunc) {
+	seed := seedFor(t)
+	local := memstore.New()
+	defer local.Close()
+	fs := faultstore.New(newDist(t), faultstore.WithSeed(seed))
+	m, err := New(local, fs, Options{QueueSize: 16, RepairInterval: 5 * time.Millisecond, ShadowSample: 1, CompareDelay: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var flipper sync.WaitGroup
+	flipper.Add(1)
+	go func() {
+		defer flipper.Done()
+		rng := rand.New(rand.NewPCG(seed, 1))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			st := []Stage{Local, Shadow, Dual, Ramp}[rng.IntN(4)]
+			_ = m.SetStage(st, float64(rng.IntN(101)))
+			f := faultstore.Fault{}
+			if rng.IntN(3) == 0 {
+				f.ErrorRate, f.Ambiguous = 0.5, rng.IntN(2) == 0
+			}
+			_ = fs.SetFault(f)
+			time.Sleep(time.Millisecond) // pacing for the flipper, not synchronisation
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(seed, uint64(g)+2))
+			model := map[string][]byte{}
+			for i := range 1500 {
+				id := fmt.Sprintf("g%d-%d", g, rng.IntN(16))
+				switch rng.IntN(10) {
+				case 0, 1, 2, 3:
+					rec, found, err := m.Get(ctx, id)
+					want, ok := model[id]
+					if err != nil || found != ok || (ok && !bytes.Equal(rec.Data, want)) {
+						errs <- fmt.Errorf("op %d Get(%s): got %q found=%v err=%v, want %q found=%v", i, id, rec.Data, found, err, want, ok)
+						return
+					}
+				case 4, 5, 6, 7, 8:
+					d := []byte(fmt.Sprintf("%d-%d", g, i))
+					if err := m.Set(ctx, id, store.Record{Data: d, ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+						errs <- err
+						return
+					}
+					model[id] = d
+				default:
+					if err := m.Delete(ctx, id); err != nil {
+						errs <- err
+						return
+					}
+					delete(model, id)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	flipper.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
