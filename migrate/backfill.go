@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -22,6 +24,9 @@ type BackfillOptions struct {
 	Progress func(BackfillProgress)
 	// ProgressEvery defaults to 10000 sessions.
 	ProgressEvery int
+	// Concurrency is how many batches are in flight at once (default 4), so
+	// the distributed store works while the next batch is read.
+	Concurrency int
 }
 
 // BackfillProgress reports what a backfill has done so far.
@@ -68,8 +73,8 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 	if !ok {
 		return BackfillProgress{}, ErrNoScanner
 	}
-	if opts.BatchSize < 0 || opts.Rate < 0 || opts.ProgressEvery < 0 {
-		return BackfillProgress{}, errors.New("migrate: backfill: BatchSize, Rate and ProgressEvery must not be negative")
+	if opts.BatchSize < 0 || opts.Rate < 0 || opts.ProgressEvery < 0 || opts.Concurrency < 0 {
+		return BackfillProgress{}, errors.New("migrate: backfill: BatchSize, Rate, ProgressEvery and Concurrency must not be negative")
 	}
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 512
@@ -77,31 +82,63 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 	if opts.ProgressEvery == 0 {
 		opts.ProgressEvery = 10000
 	}
-	b := &backfill{m: m, opts: opts, start: time.Now(), batch: make([]store.Entry, 0, opts.BatchSize)}
-	b.setMany = m.setManyFunc()
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 4
+	}
+	b := &backfill{m: m, opts: opts, start: time.Now(), setMany: m.setManyFunc()}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	batches := make(chan []store.Entry, opts.Concurrency)
+	var wg sync.WaitGroup
+	for range opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for batch := range batches {
+				b.write(ctx, batch)
+			}
+		}()
+	}
+	batch := make([]store.Entry, 0, opts.BatchSize)
+	send := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		select {
+		case batches <- batch:
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		}
+		batch = make([]store.Entry, 0, opts.BatchSize)
+		return b.pace(ctx)
+	}
 	err := sc.Scan(ctx, func(id string, rec store.Record) error {
-		b.p.Scanned++
+		scanned := b.scanned.Add(1)
 		if m.core.IsUnsynced(id) {
-			b.p.Skipped++
-			m.metrics.backfill.WithLabelValues("skipped").Inc()
+			b.count(&b.skipped, "skipped", 1)
 		} else {
 			if rec.Version == 0 {
 				rec.Version = 1 // see router.copyable: a copy stays a compare-and-set
 			}
-			b.batch = append(b.batch, store.Entry{ID: id, Record: rec})
-			if len(b.batch) == opts.BatchSize {
-				if err := b.flush(ctx); err != nil {
+			batch = append(batch, store.Entry{ID: id, Record: rec})
+			if len(batch) == opts.BatchSize {
+				if err := send(); err != nil {
 					return err
 				}
 			}
 		}
-		if opts.Progress != nil && b.p.Scanned%int64(opts.ProgressEvery) == 0 {
+		if opts.Progress != nil && scanned%int64(opts.ProgressEvery) == 0 {
 			opts.Progress(b.progress(false))
 		}
 		return nil
 	})
 	if err == nil {
-		err = b.flush(ctx)
+		err = send()
+	}
+	close(batches)
+	wg.Wait()
+	if err == nil {
+		err = ctx.Err()
 	}
 	final := b.progress(err == nil)
 	if opts.Progress != nil {
@@ -119,59 +156,65 @@ type backfill struct {
 	m       *Migrator
 	opts    BackfillOptions
 	start   time.Time
-	batch   []store.Entry
-	p       BackfillProgress
 	setMany func(ctx context.Context, entries []store.Entry) ([]bool, error)
+
+	scanned, copied, skipped, failed atomic.Int64
 }
 
 func (b *backfill) progress(done bool) BackfillProgress {
-	p := b.p
-	p.Elapsed, p.Done = time.Since(b.start), done
-	return p
+	return BackfillProgress{
+		Scanned: b.scanned.Load(), Copied: b.copied.Load(), Skipped: b.skipped.Load(), Failed: b.failed.Load(),
+		Elapsed: time.Since(b.start), Done: done,
+	}
 }
 
-// flush writes the pending batch, then waits as long as the rate limit asks.
-func (b *backfill) flush(ctx context.Context) error {
-	if len(b.batch) == 0 {
-		return nil
+func (b *backfill) count(c *atomic.Int64, label string, n int64) {
+	c.Add(n)
+	b.m.metrics.backfill.WithLabelValues(label).Add(float64(n))
+}
+
+// write sends one batch and accounts for it. A failed entry's outcome is
+// unknown, so it is tracked as unsynced and the repair loop makes sure.
+func (b *backfill) write(ctx context.Context, batch []store.Entry) {
+	if ctx.Err() != nil {
+		return
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	applied, err := b.setMany(ctx, b.batch)
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	met := b.m.metrics.backfill
-	for i, e := range b.batch {
+	applied, err := b.setMany(ctx, batch)
+	var copied, skipped, failed int64
+	for i, e := range batch {
 		switch {
 		case i < len(applied) && applied[i]:
-			b.p.Copied++
-			met.WithLabelValues("copied").Inc()
+			copied++
 		case err != nil:
-			// Unknown outcome: let the repair loop make sure.
-			b.p.Failed++
-			met.WithLabelValues("error").Inc()
+			failed++
 			b.m.core.MarkUnsynced(e.ID)
 		default:
-			b.p.Skipped++
-			met.WithLabelValues("skipped").Inc()
+			skipped++
 		}
 	}
-	b.batch = b.batch[:0]
-	if b.opts.Rate > 0 {
-		due := b.start.Add(time.Duration(float64(b.p.Scanned) / b.opts.Rate * float64(time.Second)))
-		if wait := time.Until(due); wait > 0 {
-			t := time.NewTimer(wait)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-			}
-		}
+	b.count(&b.copied, "copied", copied)
+	b.count(&b.skipped, "skipped", skipped)
+	b.count(&b.failed, "error", failed)
+}
+
+// pace waits as long as the rate limit asks.
+func (b *backfill) pace(ctx context.Context) error {
+	if b.opts.Rate <= 0 {
+		return nil
 	}
-	return nil
+	due := b.start.Add(time.Duration(float64(b.scanned.Load()) / b.opts.Rate * float64(time.Second)))
+	wait := time.Until(due)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // setManyFunc returns the distributed store's batch write, or one Set per

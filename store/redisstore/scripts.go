@@ -1,0 +1,159 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Every script receives the data key as KEYS[1] and its
+// sidecar as KEYS[2]: both hash to one slot, so the scripts run on any
+// topology, cluster included. Expiry instants arrive as absolute
+// milliseconds (PXAT), decided by the Go side: see the package
+// documentation on clocks.
+//
+// Each Store wraps them in redis.Script values; Script.Run and RunRO send
+// EVALSHA and fall back to EVAL when the server answers NOSCRIPT (after a
+// restart, failover or SCRIPT FLUSH), so the scripts need no explicit
+// loading.
+
+// luaPrelude holds the helpers shared by the write scripts.
+//
+// Versions stay strings: Lua numbers are float64 and would round versions
+// above 2^53, so cmpver compares canonical decimals by length, then byte by
+// byte (string.byte, not '<', which follows the server's collation locale).
+// sidecar mirrors decodeSidecar in sidecar.go exactly; it returns 'x' for a
+// value that does not decode.
+const luaPrelude = `
+local function cmpver(a, b)
+  if #a ~= #b then
+    if #a < #b then return -1 end
+    return 1
+  end
+  for i = 1, #a do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then
+      if x < y then return -1 end
+      return 1
+    end
+  end
+  return 0
+end
+
+local function sidecar(key)
+  local v = redis.call('GET', key)
+  if not v then return nil end
+  local kind, n = string.match(v, '^([dt])([0-9]+)$')
+  if not kind or (#n > 1 and string.byte(n, 1) == 48) or #n > 20 or
+     (#n == 20 and cmpver(n, '18446744073709551615') > 0) then
+    return 'x'
+  end
+  return kind, n
+end
+
+-- blocked reports whether a write at version v must not replace what is
+-- stored: a tombstone at v or above (a delete wins a tie), or a live record
+-- above v. tieBlocks is false for DeleteVersion, which replaces a tombstone
+-- at its own version.
+local function blocked(kind, ver, v, tieBlocks, dataKey)
+  if kind == 't' then
+    local c = cmpver(ver, v)
+    return c > 0 or (c == 0 and tieBlocks)
+  end
+  if kind == 'd' and cmpver(ver, v) > 0 then
+    return redis.call('EXISTS', dataKey) == 1
+  end
+  return false
+end
+`
+
+// Script results.
+const (
+	resultApplied int64 = 1
+	resultSkipped int64 = 0
+	resultCorrupt int64 = -1
+)
+
+// setVersionedLua is a versioned Set. ARGV: data, version, expiry in Unix
+// ms or "" for a past expiry (compare-and-delete, leaving no tombstone).
+const setVersionedLua = luaPrelude + `
+local kind, ver = sidecar(KEYS[2])
+if kind == 'x' then return -1 end
+if blocked(kind, ver, ARGV[2], true, KEYS[1]) then return 0 end
+if ARGV[3] == '' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
+  redis.call('SET', KEYS[2], 'd' .. ARGV[2], 'PXAT', ARGV[3])
+end
+return 1
+`
+
+// setManyVersionedLua is setVersionedLua over many entries in one call:
+// KEYS are data/sidecar pairs, ARGV data/version/expiry triples, and it
+// returns one result per entry. Its keys span slots, so it only runs where
+// scripts may touch any key (not on a cluster); SetMany decides.
+const setManyVersionedLua = luaPrelude + `
+local res = {}
+for i = 1, #KEYS / 2 do
+  local dk, sk = KEYS[2 * i - 1], KEYS[2 * i]
+  local data, v, px = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
+  local kind, ver = sidecar(sk)
+  if kind == 'x' then
+    res[i] = -1
+  elseif blocked(kind, ver, v, true, dk) then
+    res[i] = 0
+  elseif px == '' then
+    redis.call('DEL', dk, sk)
+    res[i] = 1
+  else
+    redis.call('SET', dk, data, 'PXAT', px)
+    redis.call('SET', sk, 'd' .. v, 'PXAT', px)
+    res[i] = 1
+  end
+end
+return res
+`
+
+// deleteVersionLua is DeleteVersion. ARGV: version, tombstone expiry in
+// Unix ms or "" for a past until (no tombstone).
+const deleteVersionLua = luaPrelude + `
+local kind, ver = sidecar(KEYS[2])
+if kind == 'x' then return -1 end
+if blocked(kind, ver, ARGV[1], false, KEYS[1]) then return 0 end
+redis.call('DEL', KEYS[1])
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], 't' .. ARGV[1], 'PXAT', ARGV[2])
+end
+return 1
+`
+
+// setLua is an unversioned Set with a future expiry: it overwrites
+// unconditionally and clears the sidecar, so the stored version is 0.
+// ARGV: data, expiry in Unix ms.
+const setLua = `
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+`
+
+// getLua reads a record atomically: data, sidecar and the data key's
+// absolute expiry in Unix ms (-2 if the key is gone, -1 if it has no
+// expiry). The no-writes flag lets it run as EVALSHA_RO, on replicas too.
+const getLua = `#!lua flags=no-writes
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PEXPIRETIME', KEYS[1])}
+`
+
+// scripts are the compiled forms of the scripts above, one set per Store so
+// that no state is shared between stores.
+type scripts struct {
+	setVersioned, deleteVersion, set, get, setManyVersioned *redis.Script
+}
+
+func newScripts() scripts {
+	return scripts{
+		setVersioned:     redis.NewScript(setVersionedLua),
+		deleteVersion:    redis.NewScript(deleteVersionLua),
+		set:              redis.NewScript(setLua),
+		get:              redis.NewScript(getLua),
+		setManyVersioned: redis.NewScript(setManyVersionedLua),
+	}
+}

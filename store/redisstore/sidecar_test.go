@@ -1,0 +1,102 @@
+package redisstore
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+// sidecarCases are shared with the Lua test (TestCorruptSidecar), so the Go
+// decoder and the scripts are held to one definition of "corrupt".
+var sidecarCases = []struct {
+	value   string
+	want    sidecar
+	corrupt bool
+}{
+	{value: "d1", want: sidecar{kindRecord, 1}},
+	{value: "t1", want: sidecar{kindTombstone, 1}},
+	{value: "d0", want: sidecar{kindRecord, 0}},
+	{value: "t0", want: sidecar{kindTombstone, 0}},
+	{value: "d9007199254740993", want: sidecar{kindRecord, 1<<53 + 1}},
+	{value: "d18446744073709551615", want: sidecar{kindRecord, ^uint64(0)}},
+	{value: "", corrupt: true},
+	{value: "d", corrupt: true},
+	{value: "t", corrupt: true},
+	{value: "x5", corrupt: true},
+	{value: "D5", corrupt: true},
+	{value: "5", corrupt: true},
+	{value: "d01", corrupt: true},
+	{value: "d00", corrupt: true},
+	{value: "d+1", corrupt: true},
+	{value: "d-1", corrupt: true},
+	{value: "d 1", corrupt: true},
+	{value: "d1 ", corrupt: true},
+	{value: "d1\n", corrupt: true},
+	{value: "d1\x00", corrupt: true},
+	{value: "d1.0", corrupt: true},
+	{value: "d1e3", corrupt: true},
+	{value: "d0x10", corrupt: true},
+	{value: "d1_000", corrupt: true},
+	{value: "d١", corrupt: true}, // Arabic-Indic digit one
+	{value: "d18446744073709551616", corrupt: true},
+	{value: "d99999999999999999999", corrupt: true},
+	{value: "d100000000000000000000", corrupt: true},
+	{value: "dt1", corrupt: true},
+}
+
+func TestDecodeSidecar(t *testing.T) {
+	for _, tc := range sidecarCases {
+		t.Run(tc.value, func(t *testing.T) {
+			got, err := decodeSidecar(tc.value)
+			if tc.corrupt {
+				if !errors.Is(err, store.ErrCorrupt) {
+					t.Fatalf("decodeSidecar(%q): got (%+v, %v), want an error wrapping store.ErrCorrupt", tc.value, got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("decodeSidecar(%q): got error %v, want %+v", tc.value, err, tc.want)
+			}
+			if got != tc.want {
+				t.Fatalf("decodeSidecar(%q): got %+v, want %+v", tc.value, got, tc.want)
+			}
+			if enc := string(appendSidecar(nil, got)); enc != tc.value {
+				t.Fatalf("appendSidecar(%+v): got %q, want %q", got, enc, tc.value)
+			}
+		})
+	}
+}
+
+func TestCorruptSidecarErrorIsBounded(t *testing.T) {
+	_, err := decodeSidecar(strings.Repeat("x", 10_000))
+	if !errors.Is(err, store.ErrCorrupt) {
+		t.Fatalf("got %v, want an error wrapping store.ErrCorrupt", err)
+	}
+	if n := len(err.Error()); n > 200 {
+		t.Fatalf("error message is %d bytes, want it to quote only a bounded part of the value", n)
+	}
+}
+
+func FuzzDecodeSidecar(f *testing.F) {
+	for _, tc := range sidecarCases {
+		f.Add(tc.value)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		sc, err := decodeSidecar(v)
+		if err != nil {
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("decodeSidecar(%q): error %v does not wrap store.ErrCorrupt", v, err)
+			}
+			return
+		}
+		if sc.kind != kindRecord && sc.kind != kindTombstone {
+			t.Fatalf("decodeSidecar(%q): got kind %q, want 'd' or 't'", v, sc.kind)
+		}
+		// Only the canonical encoding decodes, so decoding is injective.
+		if enc := string(appendSidecar(nil, sc)); enc != v {
+			t.Fatalf("decodeSidecar(%q) = %+v, which encodes as %q: want the input back", v, sc, enc)
+		}
+	})
+}

@@ -1,0 +1,304 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+// Store is a session store in Redis. It implements [store.Store],
+// [store.Versioned], [store.Scanner] and [store.BatchSetter] and is safe for
+// concurrent use. It does not own its client: closing the client is the
+// caller's job, and a Store needs no Close of its own (it starts no
+// goroutines).
+type Store struct {
+	client  redis.UniversalClient
+	opts    Options // defaults applied
+	err     error   // set by New on invalid input; returned by every operation
+	scripts scripts
+}
+
+var (
+	_ store.Store     = (*Store)(nil)
+	_ store.Versioned = (*Store)(nil)
+	_ store.Scanner   = (*Store)(nil)
+)
+
+// New returns a Store that keeps sessions in Redis through client: a
+// *redis.Client (standalone, or sentinel-backed from redis.NewFailoverClient),
+// a *redis.ClusterClient or a *redis.Ring. Zero fields of opts take the
+// documented defaults.
+//
+// New never fails and never panics: when opts is invalid (see
+// [Options.Validate]) or client is nil, every operation of the returned
+// Store returns an error saying so, and [Store.Err] reports it at once.
+// Callers that build Options from configuration should call Validate first.
+//
+// Create client with ContextTimeoutEnabled: true; otherwise go-redis ignores
+// context deadlines on the socket and a call to an unresponsive server
+// blocks for the client's ReadTimeout however short ctx or
+// [Options.Timeout] is.
+func New(client redis.UniversalClient, opts Options) *Store {
+	s := &Store{client: client, opts: opts.withDefaults(), scripts: newScripts()}
+	s.err = opts.Validate()
+	if s.err == nil && client == nil {
+		s.err = errors.New("redisstore: nil client")
+	}
+	return s
+}
+
+// Err returns the error every operation fails with because New was given
+// invalid input, or nil for a usable Store.
+func (s *Store) Err() error { return s.err }
+
+// Get returns the live record stored under id, in one round trip (a
+// read-only Lua script). The record's Version is the stored version (0 for
+// an unversioned record) and its ExpiresAt is the key's own expiry, exact to
+// the millisecond; a key without expiry, which this store never writes,
+// has a zero ExpiresAt. A record whose expiry has passed by the store's
+// clock is a miss even if Redis still holds it. A damaged sidecar is an
+// error wrapping [store.ErrCorrupt].
+func (s *Store) Get(ctx context.Context, id string) (store.Record, bool, error) {
+	const op = "get"
+	if err := s.check(ctx, op); err != nil {
+		return store.Record{}, false, err
+	}
+	dataKey := s.opts.Prefix + id
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	vals, err := s.scripts.get.RunRO(cctx, s.client, []string{dataKey, sidecarKey(dataKey)}).Slice()
+	if err != nil {
+		return store.Record{}, false, opError(op, cctx, err)
+	}
+	rec, found, err := decodeRecord(vals, s.opts.Now())
+	if err != nil {
+		return store.Record{}, false, fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return rec, found, nil
+}
+
+// Set stores rec under id: the data raw at Prefix+id with a PXAT expiry of
+// rec.ExpiresAt truncated to the millisecond (a zero ExpiresAt means MaxTTL
+// from now). An expiry not after now deletes the record and its sidecar
+// instead of writing anything.
+//
+// With Version 0, Set overwrites unconditionally and removes the sidecar,
+// so the stored version becomes 0 and any tombstone is gone. With a nonzero
+// Version, Set is an atomic compare-and-set in a Lua script: it does
+// nothing when a live record with a higher version or a tombstone with an
+// equal or higher version is stored, and otherwise writes the data and a
+// sidecar with the same expiry; a past expiry makes it a compare-and-delete
+// that leaves no tombstone. A damaged sidecar makes a versioned Set fail with
+// an error wrapping [store.ErrCorrupt], leaving both keys as they were.
+func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
+	const op = "set"
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	w := s.planSet(id, rec, s.opts.Now())
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	if _, err := w.run(cctx, s.client); err != nil {
+		return opError(op, cctx, err)
+	}
+	return nil
+}
+
+// write is a planned Set: the one command that carries it out.
+type write struct {
+	keys   []string      // data key, sidecar key
+	script *redis.Script // nil means DEL keys
+	args   []any
+}
+
+// planSet decides how to carry out Set(id, rec) at now.
+func (s *Store) planSet(id string, rec store.Record, now time.Time) write {
+	exp := rec.ExpiresAt
+	if exp.IsZero() {
+		exp = now.Add(s.opts.MaxTTL)
+	}
+	exp = exp.Truncate(time.Millisecond)
+	past := !exp.After(now)
+	dataKey := s.opts.Prefix + id
+	w := write{keys: []string{dataKey, sidecarKey(dataKey)}}
+	switch {
+	case rec.Version == 0 && past:
+	case rec.Version == 0:
+		w.script = s.scripts.set
+		w.args = []any{rec.Data, exp.UnixMilli()}
+	case past:
+		w.script = s.scripts.setVersioned
+		w.args = []any{"", strconv.FormatUint(rec.Version, 10), ""}
+	default:
+		w.script = s.scripts.setVersioned
+		w.args = []any{rec.Data, strconv.FormatUint(rec.Version, 10), strconv.FormatInt(exp.UnixMilli(), 10)}
+	}
+	return w
+}
+
+// run carries out w through c, reporting whether it wrote (false when a
+// versioned Set was ignored).
+func (w write) run(ctx context.Context, c redis.UniversalClient) (applied bool, err error) {
+	if w.script == nil {
+		return true, c.Del(ctx, w.keys...).Err()
+	}
+	return scriptApplied(w.script.Run(ctx, c, w.keys, w.args...))
+}
+
+// Delete removes the record under id and its sidecar (version or
+// tombstone) in one DEL. A missing id is not an error.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	const op = "delete"
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	dataKey := s.opts.Prefix + id
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	if err := s.client.Del(cctx, dataKey, sidecarKey(dataKey)).Err(); err != nil {
+		return opError(op, cctx, err)
+	}
+	return nil
+}
+
+// DeleteVersion removes the record under id unless a live record or a
+// tombstone with a higher version is stored, and then leaves a tombstone at
+// version in the sidecar, expiring at until truncated to the millisecond (a
+// zero until means MaxTTL from now). An until not after now removes the
+// record and any tombstone and leaves none. It runs as one Lua script; a
+// damaged sidecar makes it fail with an error wrapping [store.ErrCorrupt].
+func (s *Store) DeleteVersion(ctx context.Context, id string, version uint64, until time.Time) error {
+	const op = "delete version"
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	if until.IsZero() {
+		until = now.Add(s.opts.MaxTTL)
+	}
+	until = until.Truncate(time.Millisecond)
+	pxat := ""
+	if until.After(now) {
+		pxat = strconv.FormatInt(until.UnixMilli(), 10)
+	}
+	dataKey := s.opts.Prefix + id
+	cctx, cancel := s.bound(ctx)
+	defer cancel()
+	_, err := scriptApplied(s.scripts.deleteVersion.Run(cctx, s.client, []string{dataKey, sidecarKey(dataKey)},
+		strconv.FormatUint(version, 10), pxat))
+	if err != nil {
+		return opError(op, cctx, err)
+	}
+	return nil
+}
+
+// check fails fast for a Store built from invalid input and for a context
+// that has already ended (go-redis would otherwise send the command on an
+// idle connection regardless).
+func (s *Store) check(ctx context.Context, op string) error {
+	if s.err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, s.err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
+	}
+	return nil
+}
+
+// bound returns ctx limited to Options.Timeout, unless ctx already ends
+// sooner.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= s.opts.Timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.opts.Timeout)
+}
+
+// opError wraps a failed call. When the call's context has ended or its
+// deadline has passed, the error also wraps the context's error, so callers
+// can tell a timeout with errors.Is(err, context.DeadlineExceeded): with
+// ContextTimeoutEnabled go-redis reports the socket deadline as a network
+// timeout, possibly a moment before the context itself is marked done.
+func opError(op string, ctx context.Context, err error) error {
+	cerr := ctx.Err()
+	if cerr == nil {
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			cerr = context.DeadlineExceeded
+		}
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("redisstore: %s: %w: %w", op, err, cerr)
+	}
+	return fmt.Errorf("redisstore: %s: %w", op, err)
+}
+
+// scriptApplied reads a write script's result code: whether it wrote, or
+// the error (a damaged sidecar wraps store.ErrCorrupt).
+func scriptApplied(cmd *redis.Cmd) (bool, error) {
+	res, err := cmd.Int64()
+	if err != nil {
+		return false, err
+	}
+	switch res {
+	case resultApplied:
+		return true, nil
+	case resultSkipped:
+		return false, nil
+	case resultCorrupt:
+		return false, fmt.Errorf("%w: version sidecar does not decode; nothing written", store.ErrCorrupt)
+	default:
+		return false, fmt.Errorf("unexpected script result %d", res)
+	}
+}
+
+// decodeRecord turns the reply of the get script (data, sidecar, expiry in
+// Unix ms) into a record, hiding records whose expiry has passed at now.
+func decodeRecord(vals []any, now time.Time) (store.Record, bool, error) {
+	if len(vals) != 3 {
+		return store.Record{}, false, fmt.Errorf("unexpected reply of %d values, want 3", len(vals))
+	}
+	if vals[0] == nil {
+		return store.Record{}, false, nil
+	}
+	data, ok := vals[0].(string)
+	if !ok {
+		return store.Record{}, false, fmt.Errorf("unexpected data reply of type %T", vals[0])
+	}
+	ms, ok := vals[2].(int64)
+	if !ok {
+		return store.Record{}, false, fmt.Errorf("unexpected expiry reply of type %T", vals[2])
+	}
+	var rec store.Record
+	switch {
+	case ms == -2: // the key vanished; cannot happen inside one script, but cheap to honour
+		return store.Record{}, false, nil
+	case ms >= 0:
+		rec.ExpiresAt = time.UnixMilli(ms)
+		if !rec.ExpiresAt.After(now) {
+			return store.Record{}, false, nil
+		}
+	}
+	if vals[1] != nil {
+		side, ok := vals[1].(string)
+		if !ok {
+			return store.Record{}, false, fmt.Errorf("unexpected sidecar reply of type %T", vals[1])
+		}
+		sc, err := decodeSidecar(side)
+		if err != nil {
+			return store.Record{}, false, err
+		}
+		// A tombstone beside data means something other than this store
+		// wrote the data key; that data is unversioned.
+		if sc.kind == kindRecord {
+			rec.Version = sc.version
+		}
+	}
+	rec.Data = []byte(data)
+	return rec, true, nil
+}
