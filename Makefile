@@ -1,0 +1,18 @@
+# The two commands of the README, and a few conveniences.
+.PHONY: demo test bench fuzz lint
+
+demo:  ## run the demo: a whole migration under load on an embedded Redis
+	go run ./cmd/migratectl demo
+
+test:  ## the whole test suite (installs redis-server when missing)
+	scripts/test.sh
+
+bench: ## the benchmarks quoted in the README
+	go test -run '^$$' -bench . -benchmem ./migrate ./router ./store/... ./migrate/guard
+
+fuzz:  ## a short run of every fuzz target
+	go test -run '^$$' -fuzz FuzzDecodeSidecar -fuzztime 30s ./store/redisstore
+	go test -run '^$$' -fuzz FuzzSidecarKey -fuzztime 30s ./store/redisstore
+
+lint:
+	gofmt -l . && go vet ./...
