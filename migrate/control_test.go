@@ -1,0 +1,117 @@
+package migrate
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/open-feature/go-sdk/openfeature/isolated"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
+	"github.com/sessionmigrate/sessionmigrate/store/memstore"
+	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
+)
+
+// TestControlPlaneTripAndResume runs the whole loop on a real redis-server:
+// the operator ramps through the control plane, a distributed outage trips
+// the guard, the Migrator publishes an automatic rollback that the control
+// plane records, and the operator's resume (through the provider's flags)
+// releases the latch.
+func TestControlPlaneTripAndResume(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	ctl, err := control.New(rdb, control.Options{PollInterval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(ctx, ctl.NewProvider()); err != nil {
+		t.Fatal(err)
+	}
+	defer api.Shutdown(ctx)
+
+	local := memstore.New()
+	defer local.Close()
+	fs := faultstore.New(redisstore.New(rdb, redisstore.Options{}))
+	m, err := New(local, fs, Options{
+		Flags: api.NewClient(), PollInterval: 100 * time.Millisecond,
+		Publisher: ControlPublisher(ctl, "test-1"), Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+
+	set := func(stage string, percent float64) control.State {
+		t.Helper()
+		st, err := ctl.Apply(ctx, func(cur control.State) (control.State, error) {
+			cur.Stage, cur.Percent, cur.Actor, cur.Reason = stage, percent, "test", "test "+stage
+			return cur, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	set(control.StageShadow, 0)
+	set(control.StageDual, 0)
+	want := set(control.StageRamp, 100)
+	waitFor(t, "ramp 100 applied", func() bool {
+		st := m.State()
+		return st.Stage == Ramp && st.Percent == 100 && st.Epoch == want.Epoch
+	})
+	for i := range 10 {
+		if err := m.Set(ctx, "s"+strconv.Itoa(i), rec("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if err := fs.SetFault(faultstore.Fault{Outage: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if _, found, err := m.Get(ctx, "s"+strconv.Itoa(i)); err != nil || !found {
+			t.Fatalf("Get during outage: found=%v err=%v", found, err)
+		}
+	}
+	if st := m.State(); !st.Tripped || st.Stage != Shadow {
+		t.Fatalf("after outage: %+v, want tripped to shadow", st)
+	}
+	var rolled control.State
+	waitFor(t, "automatic rollback recorded in the control plane", func() bool {
+		s, err := ctl.State(ctx)
+		rolled = s
+		return err == nil && s.Rollback != nil
+	})
+	if !rolled.Rollback.Automatic || rolled.Rollback.Signal != "consecutive_failures" || rolled.Rollback.Instance != "test-1" ||
+		rolled.Stage != control.StageShadow || rolled.Rollback.FromStage != control.StageRamp || rolled.Rollback.FromPercent != 100 {
+		t.Fatalf("rollback state: %+v / %+v", rolled, *rolled.Rollback)
+	}
+	hist, err := ctl.History(ctx, 1)
+	if err != nil || len(hist) != 1 || hist[0].Kind != control.KindRollback {
+		t.Fatalf("history: %+v, %v", hist, err)
+	}
+	// The rollback's own flags must not release the latch.
+	waitFor(t, "rollback epoch applied", func() bool { return m.State().Epoch == rolled.Epoch })
+	if st := m.State(); !st.Tripped {
+		t.Fatalf("latch released by the rollback itself: %+v", st)
+	}
+
+	fs.Reset()
+	resumed, err := ctl.Resume(ctx, "operator", "redis healed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "resume releases the latch", func() bool {
+		st := m.State()
+		return !st.Tripped && st.Stage == Ramp && st.Percent == 100 && st.Epoch == resumed.Epoch
+	})
+	if m.Guard().Tripped() {
+		t.Fatal("guard still tripped after resume")
+	}
+}
