@@ -70,7 +70,10 @@ type Config struct {
 	// Queue bounds offered comparisons waiting (default 1000); beyond it
 	// Offer drops and counts.
 	Queue int
-	// Delay is how long a mismatch waits before its re-check (default 100ms).
+	// Delay is how long a mismatch waits before its re-check (default
+	// 100ms). Keep it above the routers' synchronous distributed timeout: a
+	// write already under way at the offered read then has landed, or is
+	// tracked as in flight, by the re-check.
 	Delay time.Duration
 	// Timeout bounds each distributed read (default 1s).
 	Timeout time.Duration
@@ -102,8 +105,12 @@ type Checker struct {
 	queue   chan item
 	recheck chan item
 	stop    chan struct{}
-	wg      sync.WaitGroup
-	once    sync.Once
+	// ctx is the parent of every store read; Close cancels it so that a
+	// hanging store cannot hold Close for a whole Timeout.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
 }
 
 // New validates cfg and starts the checker's two goroutines; Close stops them.
@@ -127,6 +134,7 @@ func New(cfg Config) (*Checker, error) {
 		cfg.Compare = bytes.Equal
 	}
 	c := &Checker{cfg: cfg, queue: make(chan item, cfg.Queue), recheck: make(chan item, cfg.Queue), stop: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.wg.Add(2)
 	go c.first()
 	go c.second()
@@ -150,6 +158,7 @@ func (c *Checker) Offer(id string, rec store.Record, found bool) {
 func (c *Checker) Close() error {
 	c.once.Do(func() {
 		close(c.stop)
+		c.cancel()
 		c.wg.Wait()
 	})
 	return nil
@@ -234,12 +243,21 @@ func (c *Checker) second() {
 			continue
 		}
 		l2, lfound2, lerr := c.localGet(it.id)
-		if lerr != nil || lfound2 != lfound || l2.Version != l.Version || c.inFlight(it.id) {
+		if lerr != nil || !sameRead(l, lfound, l2, lfound2) || c.inFlight(it.id) {
 			continue
 		}
 		kind := Compare(c.cfg.Compare, l, lfound, d, dfound)
 		if kind == Match {
 			c.result(Match, false)
+			continue
+		}
+		// Routers write local before the distributed store, and a
+		// synchronous write is not in flight for InFlight: a write whose
+		// local half landed before these reads and whose distributed half
+		// had not yet looks exactly like a stale copy. A local copy
+		// unchanged since the offered read rules that out: no write has
+		// started since, so the pair has been apart for at least Delay.
+		if !sameRead(it.rec, it.found, l, lfound) {
 			continue
 		}
 		c.result(kind, true)
@@ -249,14 +267,30 @@ func (c *Checker) second() {
 	}
 }
 
+// sameRead reports whether two local reads saw the same write: versions
+// identify writes, and unversioned records are compared by content.
+func sameRead(a store.Record, afound bool, b store.Record, bfound bool) bool {
+	switch {
+	case afound != bfound:
+		return false
+	case !afound:
+		return true
+	case a.Version != b.Version:
+		return false
+	case a.Version == 0:
+		return bytes.Equal(a.Data, b.Data) && a.ExpiresAt.Equal(b.ExpiresAt)
+	}
+	return true
+}
+
 func (c *Checker) localGet(id string) (store.Record, bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	return c.cfg.Local.Get(ctx, id)
 }
 
 func (c *Checker) distGet(id string) (store.Record, bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	return c.cfg.Distributed.Get(ctx, id)
 }

@@ -7,7 +7,9 @@
 // mismatch is re-checked once after a short delay, reading both stores again,
 // and is skipped whenever the session has a distributed write in flight, so
 // writes racing the comparison are not reported. Only a mismatch that survives
-// the re-check is confirmed.
+// the re-check is confirmed, and only while the local copy is still the one
+// offered: a local write since then may not have reached the distributed store
+// yet, so the re-check is inconclusive.
 //
 // Kinds: [Missing] (local has the session, the distributed store does not:
 // expected until backfill, repaired by a copy, not critical), [Stale] (the

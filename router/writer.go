@@ -24,13 +24,18 @@ type writer struct {
 	outstanding atomic.Int64 // ids offered and not yet applied
 	failures    atomic.Int64 // failed applies since the last repair round
 	closed      atomic.Bool
-	stop        chan struct{}
-	wg          sync.WaitGroup
-	closeOnce   sync.Once
+	// ctx is the parent of every distributed call the workers make; close
+	// cancels it so that a hanging store cannot hold Close past its ctx.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
 func newWriter(c *Core) *writer {
 	w := &writer{c: c, stop: make(chan struct{})}
+	w.ctx, w.cancel = context.WithCancel(context.Background())
 	per := max(c.cfg.QueueSize/c.cfg.Workers, 1)
 	w.queues = make([]chan string, c.cfg.Workers)
 	for i := range w.queues {
@@ -74,7 +79,7 @@ func (w *writer) work(q chan string) {
 	for {
 		select {
 		case id := <-q:
-			w.applyOne(context.Background(), id)
+			w.applyOne(w.ctx, id)
 		case <-w.stop:
 			return
 		}
@@ -154,14 +159,21 @@ func (w *writer) repairLoop() {
 			return
 		case <-t.C:
 		}
-		if w.failures.Swap(0) > 0 {
-			interval = min(interval*2, maxRepairInterval)
-		} else {
-			interval = w.c.cfg.RepairInterval
-		}
+		interval = nextRepairInterval(interval, w.c.cfg.RepairInterval, w.failures.Swap(0) > 0)
 		w.repairRound()
 		t.Reset(interval)
 	}
+}
+
+// nextRepairInterval is the wait before the next repair round: the base
+// interval after a round without failures, else twice the current one, up to
+// maxRepairInterval (or base, if it is longer: backing off never retries
+// sooner than configured).
+func nextRepairInterval(cur, base time.Duration, failed bool) time.Duration {
+	if !failed {
+		return base
+	}
+	return max(min(cur*2, maxRepairInterval), base)
 }
 
 // repairRound offers a batch of tracked sessions that are not queued.
@@ -178,12 +190,14 @@ func (w *writer) flush(ctx context.Context) error {
 }
 
 // close stops accepting work, waits for the queues to drain (bounded by
-// ctx) and stops every goroutine.
+// ctx), then cancels the distributed calls still running and stops every
+// goroutine.
 func (w *writer) close(ctx context.Context) error {
 	var err error
 	w.closeOnce.Do(func() {
 		err = w.flushQueued(ctx)
 		w.closed.Store(true)
+		w.cancel()
 		close(w.stop)
 		w.wg.Wait()
 		// Whatever is left in the queues stays tracked as unsynced.

@@ -1,0 +1,54 @@
+package router
+
+import (
+	"testing"
+
+	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
+)
+
+// TestLocalWritesLocalOnly: stage local never writes the distributed store
+// synchronously; a Set does not touch it at all.
+func TestLocalWritesLocalOnly(t *testing.T) {
+	f := newFixture(t, nil)
+	r := Local(f.core)
+	set(t, r, "a", rec("a"))
+	f.flush()
+	l, _ := get(t, f.local, "a")
+	wantRecord(t, r, "Get", "a", "a", l.Version)
+	if l.Version == 0 {
+		t.Fatal("local record has version 0, want a stamped version")
+	}
+	if got := f.dist.TotalStats().Calls; got != 0 {
+		t.Fatalf("distributed calls: got %d, want 0", got)
+	}
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced: got %d, want 0", got)
+	}
+}
+
+// TestLocalDeleteMirrored: a delete in stage local leaves a tombstone in the
+// distributed store (off the request path), so an old distributed copy
+// cannot come back when the migration resumes.
+func TestLocalDeleteMirrored(t *testing.T) {
+	f := newFixture(t, nil)
+	dual, local := Dual(f.core), Local(f.core)
+	set(t, dual, "a", rec("a")) // in both stores, as before a rollback
+	old, _ := get(t, f.inner, "a")
+
+	// The mirror must not run on the request path: a hanging distributed
+	// store does not hold up the delete.
+	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpDeleteVersion); err != nil {
+		t.Fatal(err)
+	}
+	del(t, local, "a")
+	wantMissing(t, local, "Get after Delete", "a")
+	wantMissing(t, f.local, "local store", "a")
+	f.dist.Reset()
+	f.flush()
+
+	wantMissing(t, f.inner, "distributed store", "a")
+	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced: got %d, want 0", got)
+	}
+}
