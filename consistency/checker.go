@@ -61,6 +61,15 @@ func Compare(cmp Comparator, l store.Record, lfound bool, d store.Record, dfound
 	return Match
 }
 
+// Mismatch is a confirmed difference between the two copies of a session,
+// as the re-check read them. ID is a credential: never log or export it.
+type Mismatch struct {
+	ID                           string
+	Kind                         Kind
+	Local, Distributed           store.Record
+	LocalFound, DistributedFound bool
+}
+
 // Config configures a Checker.
 type Config struct {
 	// Local and Distributed are the two stores. Required.
@@ -89,7 +98,7 @@ type Config struct {
 	OnDrop func()
 	// OnMismatch receives each confirmed mismatch with the session id so the
 	// caller can repair it; it must never log or export the id. Optional.
-	OnMismatch func(id string, kind Kind)
+	OnMismatch func(Mismatch)
 }
 
 type item struct {
@@ -262,7 +271,7 @@ func (c *Checker) second() {
 		}
 		c.result(kind, true)
 		if c.cfg.OnMismatch != nil {
-			c.cfg.OnMismatch(it.id, kind)
+			c.cfg.OnMismatch(Mismatch{ID: it.id, Kind: kind, Local: l, LocalFound: lfound, Distributed: d, DistributedFound: dfound})
 		}
 	}
 }

@@ -82,11 +82,11 @@ func newHarness(t *testing.T, edit func(*consistency.Config)) *harness {
 			h.mu.Unlock()
 			h.finished <- result{kind, confirmed}
 		},
-		OnMismatch: func(id string, kind consistency.Kind) {
+		OnMismatch: func(mm consistency.Mismatch) {
 			h.mu.Lock()
-			h.mismatches = append(h.mismatches, mismatch{id, kind})
+			h.mismatches = append(h.mismatches, mismatch{mm.ID, mm.Kind})
 			h.mu.Unlock()
-			h.confirmed <- mismatch{id, kind}
+			h.confirmed <- mismatch{mm.ID, mm.Kind}
 		},
 		OnDrop: func() { h.drops.Add(1) },
 	}

@@ -57,7 +57,9 @@ type Options struct {
 	// same session (default: equal bytes). See consistency.Comparator.
 	Comparator func(local, distributed []byte) bool
 	// CompareQueue bounds pending comparisons (default 1000); CompareDelay is
-	// how long a mismatch waits before it is re-checked (default 100ms).
+	// how long a mismatch waits before it is re-checked (default
+	// 2*DistTimeout+50ms, so that a synchronous write still under way is
+	// not mistaken for a stale copy; keep it above DistTimeout).
 	CompareQueue int
 	CompareDelay time.Duration
 
@@ -104,7 +106,6 @@ func (o *Options) setDefaults() error {
 		{&o.DistTimeout, 100 * time.Millisecond, "DistTimeout"},
 		{&o.MaxTTL, 24 * time.Hour, "MaxTTL"},
 		{&o.RepairInterval, time.Second, "RepairInterval"},
-		{&o.CompareDelay, 100 * time.Millisecond, "CompareDelay"},
 		{&o.CloseTimeout, 5 * time.Second, "CloseTimeout"},
 	}
 	for _, f := range durs {
@@ -132,6 +133,12 @@ func (o *Options) setDefaults() error {
 		if *f.p == 0 {
 			*f.p = f.def
 		}
+	}
+	if o.CompareDelay < 0 {
+		return fmt.Errorf("migrate: Options.CompareDelay must not be negative, got %v", o.CompareDelay)
+	}
+	if o.CompareDelay == 0 {
+		o.CompareDelay = 2*o.DistTimeout + 50*time.Millisecond
 	}
 	if o.Salt == "" {
 		o.Salt = "sessionmigrate"

@@ -110,14 +110,26 @@ func (m *Migrator) onGuardState(from, to guard.State) {
 	}
 }
 
-// onMismatch handles a confirmed inconsistency: the session is repaired from
-// local, and critical kinds count toward the guard's inconsistency signal.
-func (m *Migrator) onMismatch(id string, kind consistency.Kind) {
-	m.metrics.mismatches.WithLabelValues(string(kind)).Inc()
-	m.core.MarkUnsynced(id)
-	if kind.Critical() && m.guard != nil {
+// onMismatch handles a confirmed inconsistency: critical kinds count toward
+// the guard's inconsistency signal, and the distributed copy is repaired
+// from local, which holds every acknowledged write until complete. A copy
+// local does not have (Extra) is removed with a tombstone at its own
+// version, so any newer write still wins; a missing, stale or different
+// copy is rewritten from local. In complete local is no longer the truth and
+// nothing is repaired.
+func (m *Migrator) onMismatch(mm consistency.Mismatch) {
+	m.metrics.mismatches.WithLabelValues(string(mm.Kind)).Inc()
+	if mm.Kind.Critical() && m.guard != nil {
 		m.guard.ReportInconsistency(m.opts.Now())
 	}
+	if m.State().Stage == Complete {
+		return
+	}
+	if mm.Kind == consistency.Extra {
+		m.core.MarkDeleted(mm.ID, mm.Distributed.Version, mm.Distributed.ExpiresAt)
+		return
+	}
+	m.core.MarkUnsynced(mm.ID)
 }
 
 // Trip latches a rollback by hand, as the guard would (reason "manual").

@@ -200,6 +200,17 @@ func (c *Core) MarkUnsynced(id string) {
 	c.markSet(id, store.Record{}, true)
 }
 
+// MarkDeleted records that the distributed store holds a copy of id that
+// must go (local does not have the session) and schedules a DeleteVersion at
+// version, leaving a tombstone until until (zero: TombstoneTTL from now). A
+// write newer than version is never affected.
+func (c *Core) MarkDeleted(id string, version uint64, until time.Time) {
+	if until.IsZero() || !until.After(c.now()) {
+		until = c.now().Add(c.cfg.TombstoneTTL)
+	}
+	c.markDelete(id, version, until, true)
+}
+
 // Flush waits until the writer queues are empty, tracked sessions have been
 // retried once, or ctx ends. Tests and Backfill use it.
 func (c *Core) Flush(ctx context.Context) error { return c.writer.flush(ctx) }
