@@ -293,13 +293,13 @@ func sameRead(a store.Record, afound bool, b store.Record, bfound bool) bool {
 }
 
 func (c *Checker) localGet(id string) (store.Record, bool, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
+	ctx, cancel := store.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	return c.cfg.Local.Get(ctx, id)
 }
 
 func (c *Checker) distGet(id string) (store.Record, bool, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.Timeout)
+	ctx, cancel := store.WithTimeout(c.ctx, c.cfg.Timeout)
 	defer cancel()
 	return c.cfg.Distributed.Get(ctx, id)
 }

@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
@@ -22,6 +23,11 @@ var _ store.Versioned = (*instrumented)(nil)
 func (s *instrumented) done(ctx context.Context, op opIndex, start time.Time, err error, found bool) {
 	d := time.Since(start)
 	outcome := guard.Classify(ctx, err)
+	if outcome == guard.Canceled && errors.Is(context.Cause(ctx), store.ErrTimeout) {
+		// Our own per-operation deadline fired: the store did not answer
+		// in time. That is the guard's business, not a caller giving up.
+		outcome = guard.Unavailable
+	}
 	if s.guard != nil {
 		s.guard.Record(outcome, d)
 	}

@@ -377,3 +377,42 @@ func TestExtraMismatchRepaired(t *testing.T) {
 		t.Fatal("an older write brought the session back")
 	}
 }
+
+// TestTimeoutsCountForTheGuard: a distributed call cut by the Migrator's own
+// DistTimeout is the store failing to answer (it trips the guard), while a
+// caller cancelling its request is not.
+func TestTimeoutsCountForTheGuard(t *testing.T) {
+	f := newFixture(t, Options{Stage: Ramp, Percent: 100, DistTimeout: 5 * time.Millisecond, RepairInterval: time.Hour, CloseTimeout: 50 * time.Millisecond})
+	f.closeErrOK = true
+	ctx := context.Background()
+	for i := range 10 {
+		if err := f.m.Set(ctx, "s"+strconv.Itoa(i), rec("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.fault.SetFault(faultstore.Fault{Hang: true}, faultstore.OpGet); err != nil {
+		t.Fatal(err)
+	}
+	// The caller's own cancellations: not counted.
+	for i := range 10 {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, _, _ = f.m.Get(cctx, "s"+strconv.Itoa(i))
+	}
+	if f.m.State().Tripped {
+		t.Fatal("caller cancellations tripped the guard")
+	}
+	// Our own timeouts: 8 in a row trip it, and users still get their session.
+	for i := range 8 {
+		if _, found, err := f.m.Get(ctx, "s"+strconv.Itoa(i)); err != nil || !found {
+			t.Fatalf("Get: found=%v err=%v", found, err)
+		}
+	}
+	if st := f.m.State(); !st.Tripped || st.TripReason != "consecutive_failures" {
+		t.Fatalf("after 8 timeouts: %+v, want tripped on consecutive_failures", st)
+	}
+	if got := testutil.ToFloat64(f.m.metrics.ops.WithLabelValues("distributed", "get", "error")); got < 8 {
+		t.Fatalf("store_operations_total{result=error} = %v, want >= 8", got)
+	}
+	f.fault.Reset()
+}

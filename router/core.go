@@ -262,7 +262,7 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
 		return ctx, func() {}
 	}
-	return context.WithTimeout(ctx, d)
+	return store.WithTimeout(ctx, d)
 }
 
 type nopObserver struct{}

@@ -101,7 +101,7 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	if !ok {
 		return nil
 	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.AsyncTimeout)
+	actx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
 	defer cancel()
 	var applied uint64
 	var err error
