@@ -61,6 +61,9 @@ func (a *app) move(cmd *cobra.Command, name string, f changeFlags, to target) er
 	if err := a.checkTransition(ctx, ctl, cur, stage, percent, f.force); err != nil {
 		return err
 	}
+	if err := a.checkGuards(ctx, ctl, cur, stage, percent, f.force); err != nil {
+		return err
+	}
 	next := cur
 	next.Stage, next.Percent = stage, percent
 	next.Actor, next.Reason = a.actor(), reason
