@@ -132,8 +132,17 @@ func run(ctx context.Context, args []string) error {
 	}
 	defer m.Close()
 
+	collect := m.HeartbeatCollector(cfg.instance, hostname(), "sessionapp")
 	hb, err := ctl.NewHeartbeater(control.HeartbeaterOptions{
-		Collect:  m.HeartbeatCollector(cfg.instance, hostname(), "sessionapp"),
+		Collect: func() control.Heartbeat {
+			h := collect()
+			// The provider keeps serving the last good state when the
+			// stored one is corrupt or unreadable; say so to operators.
+			if err := provider.LastError(); err != nil && h.LastStateError == "" {
+				h.LastStateError = err.Error()
+			}
+			return h
+		},
 		Interval: cfg.heartbeat,
 	})
 	if err != nil {
