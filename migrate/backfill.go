@@ -33,12 +33,13 @@ type BackfillOptions struct {
 type BackfillProgress struct {
 	// Scanned counts live local sessions visited.
 	Scanned int64
-	// Copied counts sessions written to the distributed store (they were
-	// missing there or older).
+	// Copied counts sessions written to the distributed store: missing or
+	// older there, or at the same version (rewriting an equal version is an
+	// idempotent retry, so it is not told apart).
 	Copied int64
-	// Skipped counts sessions the distributed store already had at the same
-	// or a newer version (or a tombstone), and sessions with an unconfirmed
-	// distributed write, which the repair loop owns.
+	// Skipped counts sessions the distributed store already had at a newer
+	// version (or a tombstone), and sessions with an unconfirmed distributed
+	// write, which the repair loop owns.
 	Skipped int64
 	// Failed counts sessions whose copy failed; they are tracked as
 	// unsynced and repaired later.

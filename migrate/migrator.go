@@ -253,6 +253,7 @@ func (m *Migrator) resumed(by string) {
 	if m.guard != nil {
 		m.guard.Reset()
 	}
+	m.core.DistributedOK()
 	st := m.State()
 	m.opts.Logger.Info("sessionmigrate: guard trip released", "by", by, "stage", string(st.Stage), "percent", st.Percent, "epoch", st.Epoch)
 }

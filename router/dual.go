@@ -50,6 +50,7 @@ func (c *Core) setBoth(ctx context.Context, id string, rec store.Record) error {
 		return nil
 	}
 	c.track.Clear(id, rec.Version)
+	c.DistributedOK()
 	return nil
 }
 

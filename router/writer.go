@@ -23,6 +23,9 @@ type writer struct {
 	queues      []chan string
 	outstanding atomic.Int64 // ids offered and not yet applied
 	failures    atomic.Int64 // failed applies since the last repair round
+	successes   atomic.Int64 // successful applies since the last repair round
+	backingOff  atomic.Bool  // the repair loop waits longer than its base interval
+	wake        chan struct{}
 	closed      atomic.Bool
 	// ctx is the parent of every distributed call the workers make; close
 	// cancels it so that a hanging store cannot hold Close past its ctx.
@@ -34,7 +37,7 @@ type writer struct {
 }
 
 func newWriter(c *Core) *writer {
-	w := &writer{c: c, stop: make(chan struct{})}
+	w := &writer{c: c, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	per := max(c.cfg.QueueSize/c.cfg.Workers, 1)
 	w.queues = make([]chan string, c.cfg.Workers)
@@ -89,6 +92,9 @@ func (w *writer) work(q chan string) {
 func (w *writer) applyOne(ctx context.Context, id string) {
 	if err := w.apply(ctx, id); err != nil {
 		w.failures.Add(1)
+	} else if w.backingOff.Load() {
+		w.successes.Add(1)
+		w.kick()
 	}
 	w.outstanding.Add(-1)
 }
@@ -154,13 +160,27 @@ func (w *writer) repairLoop() {
 	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
+		woken := false
 		select {
 		case <-w.stop:
 			return
 		case <-t.C:
+		case <-w.wake:
+			woken = true
 		}
-		interval = nextRepairInterval(interval, w.c.cfg.RepairInterval, w.failures.Swap(0) > 0)
+		// A round with failures and no success means the store is still
+		// down: wait longer. Any success, or a wake-up (a write got
+		// through, an operator resumed), means it is back: repair now.
+		failed := w.failures.Swap(0) > 0 && w.successes.Swap(0) == 0 && !woken
+		interval = nextRepairInterval(interval, w.c.cfg.RepairInterval, failed)
+		w.backingOff.Store(interval > w.c.cfg.RepairInterval)
 		w.repairRound()
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
 		t.Reset(interval)
 	}
 }
@@ -174,6 +194,14 @@ func nextRepairInterval(cur, base time.Duration, failed bool) time.Duration {
 		return base
 	}
 	return max(min(cur*2, maxRepairInterval), base)
+}
+
+// kick runs a repair round now if the loop is backing off; it never blocks.
+func (w *writer) kick() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
 }
 
 // repairRound offers a batch of tracked sessions that are not queued.

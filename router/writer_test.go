@@ -303,3 +303,28 @@ func TestWriterLocalExpired(t *testing.T) {
 		t.Fatalf("Unsynced: got %d, want 0", got)
 	}
 }
+
+// TestRepairWakesWhenStoreHeals: after an outage has backed the repair loop
+// off to a long interval, the first write that gets through again starts a
+// repair round at once instead of after the backed-off wait.
+func TestRepairWakesWhenStoreHeals(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.RepairInterval = 50 * time.Millisecond })
+	if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	r := Dual(f.core)
+	set(t, r, "a", rec("a")) // fails: tracked
+	// Let the loop back off past 50, 100, 200, 400 ms.
+	waitFor(t, "the repair loop to back off", func() bool {
+		return f.core.writer.backingOff.Load() && f.dist.Stats(faultstore.OpSet).Calls >= 5
+	})
+	f.dist.Reset()
+	start := time.Now()
+	set(t, r, "b", rec("b")) // gets through: wakes the repair loop
+	waitFor(t, "the repair of a", func() bool { return f.core.Unsynced() == 0 })
+	// The backed-off wait is 800 ms by now; a woken round is
+	// immediate (bounded generously for a loaded machine).
+	if el := time.Since(start); el > 400*time.Millisecond {
+		t.Fatalf("repair after heal took %v; the loop was not woken", el)
+	}
+}

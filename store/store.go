@@ -75,8 +75,9 @@ type Entry struct {
 type BatchSetter interface {
 	// SetMany applies Set(ctx, e.ID, e.Record) for every entry, with the
 	// same semantics as Set each (versioned compare-and-set included). It
-	// returns applied[i] == true when entry i was written, false when it was
-	// ignored (an equal-or-newer version or a tombstone was stored) or
-	// failed; err joins the failures. Entries may be applied in any order.
+	// returns applied[i] == true when entry i was written (an equal stored
+	// version is rewritten, as by Set: an idempotent retry), false when it
+	// was ignored (a newer version, or a tombstone at an equal or newer
+	// version, was stored) or failed; err joins the failures. Entries may be applied in any order.
 	SetMany(ctx context.Context, entries []Entry) (applied []bool, err error)
 }
