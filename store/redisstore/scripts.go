@@ -137,9 +137,11 @@ return 1
 
 // getLua reads a record atomically: data, sidecar and the data key's
 // absolute expiry in Unix ms (-2 if the key is gone, -1 if it has no
-// expiry). The no-writes flag lets it run as EVALSHA_RO, on replicas too.
-const getLua = `#!lua flags=no-writes
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PEXPIRETIME', KEYS[1])}
+// expiry). Store.Get runs it with EVALSHA_RO, so it may run on replicas
+// too. It has no "#!lua flags=no-writes" line: EVAL_RO needs none, and
+// embedded Redis implementations used for demos and fast tests (miniredis)
+// cannot parse one.
+const getLua = `return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PEXPIRETIME', KEYS[1])}
 `
 
 // scripts are the compiled forms of the scripts above, one set per Store so

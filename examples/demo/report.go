@@ -1,0 +1,132 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// printer writes the narration. It keeps the first write error, so that
+// the demo runs to its end and cleans up even when the terminal went away,
+// and Run still reports it.
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) printf(format string, args ...any) {
+	if p.err != nil {
+		return
+	}
+	_, p.err = fmt.Fprintf(p.w, format, args...)
+}
+
+// The step table: one line per step with what every instance applied, the
+// requests so far and the four counters that must stay zero, then an
+// indented note saying what the step showed.
+const (
+	stepHeader = "%-2s %-12s %-21s %6s %9s %6s %7s %5s %6s\n"
+	stepRow    = "%-2d %-12s %-21s %6s %9s %6d %7d %5d %6d\n"
+	noteIndent = "   "
+)
+
+// legend explains the step table's columns.
+func (p *printer) legend() {
+	p.printf("Each step line shows the state every instance applied (stage, percent, control-plane epoch) and\n")
+	p.printf("how long that took, the requests so far, and the counters that must stay 0: FAILED requests,\n")
+	p.printf("LOGOUTS (a live session not found), LOST writes (a counter went back), RESURRected sessions.\n\n")
+}
+
+func (p *printer) stepHeader(instances int) {
+	p.printf(stepHeader, "#", "STEP", fmt.Sprintf("APPLIED BY ALL %d", instances), "IN", "REQUESTS", "FAILED", "LOGOUTS", "LOST", "RESURR")
+}
+
+func (p *printer) stepRow(n int, name, applied string, in time.Duration, t tally) {
+	p.printf(stepRow, n, name, applied, latency(in), thousands(t.Requests), t.Failed, t.Logouts, t.LostWrites, t.Resurrections)
+}
+
+// note prints an indented explanation under a step line.
+func (p *printer) note(format string, args ...any) {
+	p.printf(noteIndent+format+"\n", args...)
+}
+
+// summaryRow is one step in the summary table: what happened during it.
+type summaryRow struct {
+	name       string
+	took       time.Duration
+	t          tally // counts during the step
+	maxLatency time.Duration
+}
+
+const (
+	summaryHeader = "  %-12s %6s %9s %8s %6s %7s %5s %6s\n"
+	summaryLine   = "  %-12s %6s %9s %8s %6d %7d %5d %6d\n"
+)
+
+func (p *printer) summary(rows []summaryRow, total tally, took time.Duration) {
+	p.printf("\nSummary: each step's own requests (a login, read, increment, rotation, logout or probe)\n")
+	p.printf(summaryHeader, "STEP", "TIME", "REQUESTS", "SLOWEST", "FAILED", "LOGOUTS", "LOST", "RESURR")
+	var slowest time.Duration
+	for _, r := range rows {
+		p.printf(summaryLine, r.name, seconds(r.took), thousands(r.t.Requests), latency(r.maxLatency),
+			r.t.Failed, r.t.Logouts, r.t.LostWrites, r.t.Resurrections)
+		slowest = max(slowest, r.maxLatency)
+	}
+	p.printf(summaryLine, "total", seconds(took), thousands(total.Requests), latency(slowest),
+		total.Failed, total.Logouts, total.LostWrites, total.Resurrections)
+	p.printf("\n  users did %s logins, %s reads, %s increments, %s rotations, %s logouts\n  and %s re-reads of ended sessions\n",
+		thousands(total.Logins), thousands(total.Reads), thousands(total.Increments), thousands(total.Rotations),
+		thousands(total.UserLogouts), thousands(total.Probes))
+}
+
+// thousands formats n with comma separators: 12345 -> "12,345".
+func thousands[T ~int | ~int64 | ~uint64](n T) string {
+	s := strconv.FormatInt(int64(n), 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// seconds formats d as "1.5s".
+func seconds(d time.Duration) string { return fmt.Sprintf("%.1fs", d.Seconds()) }
+
+// latency formats d compactly: "850µs", "12ms", "1.2s".
+func latency(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return seconds(d)
+}
+
+// describe is a migration state in the operator's words: "ramp 50% e4",
+// "shadow e6 (rolled back)".
+func describe(stage string, percent float64, epoch uint64, tripped bool) string {
+	s := stage
+	if stage == "ramp" {
+		s = fmt.Sprintf("ramp %g%%", percent)
+	}
+	s += fmt.Sprintf(" e%d", epoch)
+	if tripped {
+		s += " rolled back"
+	}
+	return s
+}

@@ -1,0 +1,202 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+)
+
+// stepNames returns the steps Run must narrate with fault f, in order.
+func stepNames(f Fault) []string {
+	return []string{"local", "shadow", "dual", "backfill", "ramp 10%", "ramp 50%",
+		f.stepName(), "heal+resume", "ramp 100%", "complete", "no lock-in"}
+}
+
+// sessionIDLike matches a token shaped like a session id (32 random bytes,
+// base64url): none may appear in the output.
+var sessionIDLike = regexp.MustCompile(`[A-Za-z0-9_-]{43}`)
+
+func requireRedisServer(t *testing.T) {
+	t.Helper()
+	if _, err := redistest.Binary(); err != nil {
+		t.Skip(err)
+	}
+}
+
+// checkCleanRun asserts that out narrates every step with zero bad
+// counters and ends with the summary and PASS.
+func checkCleanRun(t *testing.T, out string, f Fault) {
+	t.Helper()
+	lines := strings.Split(out, "\n")
+	var prevRequests int
+	for i, name := range stepNames(f) {
+		prefix := fmt.Sprintf("%-2d %-12s ", i+1, name)
+		row := ""
+		for _, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				row = l
+				break
+			}
+		}
+		if row == "" {
+			t.Errorf("step %d %q: no step line starting %q", i+1, name, prefix)
+			continue
+		}
+		f := strings.Fields(row)
+		if got := f[len(f)-4:]; strings.Join(got, " ") != "0 0 0 0" {
+			t.Errorf("step %q: bad counters: got %v, want 0 0 0 0", name, got)
+		}
+		var requests int
+		if _, err := fmt.Sscan(strings.ReplaceAll(f[len(f)-5], ",", ""), &requests); err != nil {
+			t.Errorf("step %q: requests column %q: %v", name, f[len(f)-5], err)
+		}
+		if name != "no lock-in" && requests <= prevRequests {
+			t.Errorf("step %q: requests so far: got %d, want more than %d (the load must run during every step)", name, requests, prevRequests)
+		}
+		prevRequests = requests
+	}
+	total := ""
+	for _, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "total ") {
+			total = l
+		}
+	}
+	if f := strings.Fields(total); len(f) < 4 || strings.Join(f[len(f)-4:], " ") != "0 0 0 0" {
+		t.Errorf("summary total row: got %q, want it to end in 0 0 0 0", total)
+	}
+	for _, want := range []string{"Summary", "PASS:", "guards of 3/3", "guard@app-", "allows complete"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if m := sessionIDLike.FindString(out); m != "" {
+		t.Errorf("output contains a token shaped like a session id: %q", m)
+	}
+}
+
+func TestRunRealRedis(t *testing.T) {
+	requireRedisServer(t)
+	for _, f := range []Fault{FaultOutage, FaultLatency} {
+		t.Run(string(f), func(t *testing.T) {
+			var out bytes.Buffer
+			start := time.Now()
+			err := Run(t.Context(), &out, Options{StepDuration: 250 * time.Millisecond, Users: 3, ForceRealRedis: true, Seed: 7, Fault: f})
+			took := time.Since(start)
+			if err != nil {
+				t.Fatalf("Run: got %v, want nil; output:\n%s", err, out.String())
+			}
+			if !strings.Contains(out.String(), "redis-server ") {
+				t.Errorf("output does not say a real redis-server is used")
+			}
+			checkCleanRun(t, out.String(), f)
+			checkWidth(t, out.String())
+			if t.Failed() || testing.Verbose() {
+				t.Logf("Run took %v; output:\n%s", took, out.String())
+			}
+		})
+	}
+}
+
+// TestRunMiniredis checks whichever is true of the embedded fallback: the
+// demo either runs cleanly on miniredis, or stops before any step with an
+// error that says why and how to install Redis.
+func TestRunMiniredis(t *testing.T) {
+	var out bytes.Buffer
+	err := Run(t.Context(), &out, Options{StepDuration: 250 * time.Millisecond, Users: 3, ForceMiniredis: true})
+	if err == nil {
+		checkCleanRun(t, out.String(), FaultOutage)
+		return
+	}
+	if !errors.Is(err, ErrNoRedis) {
+		t.Fatalf("Run on miniredis: got %v, want nil or an error wrapping ErrNoRedis", err)
+	}
+	for _, want := range []string{"miniredis", "apt-get install redis-server"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(out.String(), "STEP") {
+		t.Errorf("Run printed steps before failing on miniredis:\n%s", out.String())
+	}
+}
+
+func TestRunStopsWhenContextEnds(t *testing.T) {
+	requireRedisServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := Run(ctx, &bytes.Buffer{}, Options{StepDuration: 10 * time.Second, ForceRealRedis: true})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Run returned %v after its context ended, want promptly", took)
+	}
+}
+
+// failingWriter fails every write.
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("terminal gone") }
+
+func TestRunReportsInvalidOptionsBeforeStarting(t *testing.T) {
+	err := Run(t.Context(), failingWriter{}, Options{Instances: -1})
+	if err == nil || !strings.Contains(err.Error(), "Instances") {
+		t.Fatalf("got %v, want an error naming Instances", err)
+	}
+}
+
+// checkWidth asserts that the narration fits a 100-column terminal.
+func checkWidth(t *testing.T, out string) {
+	t.Helper()
+	for _, l := range strings.Split(out, "\n") {
+		if n := len([]rune(l)); n > 100 {
+			t.Errorf("line of %d columns, want at most 100: %q", n, l)
+		}
+	}
+}
+
+// TestConcludeFailsOnAnyBrokenPromise: the final check returns
+// ErrInvariant, and prints FAIL with the problems, when any one counter is
+// not zero.
+func TestConcludeFailsOnAnyBrokenPromise(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(r *runner)
+		want    string // in the error; "" for success
+	}{
+		{"all zero", func(*runner) {}, ""},
+		{"failed request", func(r *runner) { r.load.c.problem(&r.load.c.failed, "x failed") }, "1 failed requests"},
+		{"logout", func(r *runner) { r.load.c.problem(&r.load.c.logouts, "x logged out") }, "1 users logged out"},
+		{"lost write", func(r *runner) { r.load.c.problem(&r.load.c.lostWrites, "x lost") }, "1 lost writes"},
+		{"resurrection", func(r *runner) { r.load.c.problem(&r.load.c.resurrections, "x back") }, "1 resurrected sessions"},
+		{"not in Redis", func(r *runner) { r.lockIn.users = 1 }, "1 sessions not in Redis as written"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			r := &runner{p: &printer{w: &out}, start: time.Now(), load: &load{cancel: func() {}}}
+			tt.breakIt(r)
+			err := r.conclude()
+			if tt.want == "" {
+				if err != nil || !strings.Contains(out.String(), "PASS:") {
+					t.Errorf("got %v and output %q, want nil and PASS", err, out.String())
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvariant) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want ErrInvariant mentioning %q", err, tt.want)
+			}
+			if !strings.Contains(out.String(), "FAIL: "+tt.want) {
+				t.Errorf("output %q lacks %q", out.String(), "FAIL: "+tt.want)
+			}
+		})
+	}
+}
