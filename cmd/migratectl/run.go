@@ -93,6 +93,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.routeCommand(),
 		a.configCommand(),
 		a.versionCommand(),
+		a.demoCommand(),
 	)
 	return root
 }
