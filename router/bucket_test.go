@@ -98,3 +98,17 @@ func BenchmarkBucket(b *testing.B) {
 		_ = Bucket("salt", id)
 	}
 }
+
+// TestBucketPathsAgree: the stack-buffer and the streaming path hash the same
+// concatenation, at every length around the buffer's size.
+func TestBucketPathsAgree(t *testing.T) {
+	long := strings.Repeat("abcdefghij", 30)
+	for _, salt := range []string{"", "s", "sessionmigrate", long[:40]} {
+		for n := 0; n <= 200; n++ {
+			id := long[:n]
+			if got, want := Bucket(salt, id), bucketStream(salt, id); got != want {
+				t.Fatalf("Bucket(%q, %d bytes) = %d, streaming path = %d", salt, n, got, want)
+			}
+		}
+	}
+}
