@@ -63,7 +63,7 @@ func TestStampZeroExpiry(t *testing.T) {
 			f := newFixture(t, func(c *Config) { c.MaxTTL = maxTTL })
 			r := stages(t, f)[name]
 			set(t, r, "a", store.Record{Data: []byte("a")})
-			f.clock.ns.Add(int64(time.Minute)) // a later async copy must not re-stamp
+			f.clock.Advance(time.Minute) // a later async copy must not re-stamp
 			f.flush()
 			want := epoch.Add(maxTTL)
 			checked := 0

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/clocktest"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 	"github.com/sessionmigrate/sessionmigrate/store/memstore"
@@ -19,17 +20,6 @@ const testSalt = "test-salt"
 // epoch is the fake clock's start: millisecond-aligned so that expiries
 // survive the stores' millisecond truncation unchanged.
 var epoch = time.Date(2031, 5, 6, 7, 8, 9, 0, time.UTC)
-
-// fakeClock is a settable clock shared by the Core and both stores.
-type fakeClock struct{ ns atomic.Int64 }
-
-func newFakeClock(t time.Time) *fakeClock {
-	c := &fakeClock{}
-	c.ns.Store(t.UnixNano())
-	return c
-}
-
-func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
 // recObserver counts Observer calls.
 type recObserver struct {
@@ -124,7 +114,7 @@ type fixture struct {
 	local *memstore.Store
 	inner *memstore.Store // the distributed store without faults
 	dist  *faultstore.Store
-	clock *fakeClock
+	clock *clocktest.Clock // shared by the Core and both stores
 	obs   *recObserver
 	hook  atomic.Pointer[func(ctx context.Context, op faultstore.Op, id string)]
 }
@@ -133,7 +123,7 @@ type fixture struct {
 // Core and the stores are closed by t.Cleanup.
 func newFixture(t *testing.T, edit func(*Config)) *fixture {
 	t.Helper()
-	f := &fixture{t: t, clock: newFakeClock(epoch), obs: newRecObserver()}
+	f := &fixture{t: t, clock: clocktest.New(epoch), obs: newRecObserver()}
 	f.local = memstore.New(memstore.WithClock(f.clock.Now), memstore.WithSweepInterval(0))
 	f.inner = memstore.New(memstore.WithClock(f.clock.Now), memstore.WithSweepInterval(0))
 	f.dist = faultstore.New(f.inner, faultstore.WithSeed(1),

@@ -294,7 +294,7 @@ func TestWriterLocalExpired(t *testing.T) {
 	waitFor(t, "the failed async write", func() bool {
 		return f.obs.count(func(o *recObserver) int { return o.applyErrors }) == 1
 	})
-	f.clock.ns.Add(int64(2 * time.Minute)) // the new record expired locally
+	f.clock.Advance(2 * time.Minute) // the new record expired locally
 	f.dist.Reset()
 	f.flush()
 	wantMissing(t, f.inner, "distributed store", "a")

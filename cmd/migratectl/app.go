@@ -79,6 +79,35 @@ func (a *app) setup(cmd *cobra.Command) (context.Context, context.CancelFunc, er
 	return ctx, cancel, nil
 }
 
+// withControl runs fn with a context bounded by cli.timeout and the
+// control-plane client: it loads the configuration and connects first,
+// returning their errors without calling fn, and cancels the context when
+// fn returns.
+func (a *app) withControl(cmd *cobra.Command, fn func(ctx context.Context, ctl *control.Client) error) error {
+	ctx, cancel, err := a.setup(cmd)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	ctl, err := a.connect(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(ctx, ctl)
+}
+
+// withState is withControl that also reads the desired state (see state)
+// and passes it to fn.
+func (a *app) withState(cmd *cobra.Command, fn func(ctx context.Context, ctl *control.Client, cur control.State) error) error {
+	return a.withControl(cmd, func(ctx context.Context, ctl *control.Client) error {
+		cur, err := a.state(ctx, ctl)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, ctl, cur)
+	})
+}
+
 // connect returns the control-plane client, connecting to Redis first. The
 // connection is checked with a PING so that an unreachable Redis fails here,
 // fast, with a message naming the address.

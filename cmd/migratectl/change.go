@@ -44,54 +44,43 @@ func (a *app) move(cmd *cobra.Command, name string, f changeFlags, to target) er
 	if err != nil {
 		return err
 	}
-	ctx, cancel, err := a.setup(cmd)
-	if err != nil {
-		return err
-	}
-	defer cancel()
-	ctl, err := a.connect(ctx)
-	if err != nil {
-		return err
-	}
-	cur, err := a.state(ctx, ctl)
-	if err != nil {
-		return err
-	}
-	stage, percent := to(cur)
-	if err := a.checkTransition(ctx, ctl, cur, stage, percent, f.force); err != nil {
-		return err
-	}
-	if err := a.checkGuards(ctx, ctl, cur, stage, percent, f.force); err != nil {
-		return err
-	}
-	next := cur
-	next.Stage, next.Percent = stage, percent
-	next.Actor, next.Reason = a.actor(), reason
-	view := changeView{Command: name, DryRun: f.dryRun, From: newStateView(cur)}
-	switch {
-	case stage == cur.Stage && percent == cur.Percent:
-		view.To = view.From
-		return a.render(view, func(w io.Writer) {
-			fmt.Fprintf(w, "already %s (epoch %d): nothing changed\n", describe(cur), cur.Epoch)
-		})
-	case f.dryRun:
-		next.Epoch, next.Time = cur.Epoch+1, time.Time{}
-		view.To = newStateView(next)
-		return a.render(view, func(w io.Writer) { writeDryRun(w, cur, next) })
-	}
-	if a.beforeWrite != nil {
-		a.beforeWrite()
-	}
-	written, err := ctl.Update(ctx, cur.Epoch, next)
-	if errors.Is(err, control.ErrConflict) {
-		return failf("the state changed while this command ran (%s): nothing was written; check `migratectl status` and run the command again",
-			after(err.Error(), control.ErrConflict.Error()+": "))
-	}
-	if err != nil {
-		return err
-	}
-	view.Changed, view.To = true, newStateView(written)
-	return a.render(view, func(w io.Writer) { writeChanged(w, cur, written) })
+	return a.withState(cmd, func(ctx context.Context, ctl *control.Client, cur control.State) error {
+		stage, percent := to(cur)
+		if err := a.checkTransition(ctx, ctl, cur, stage, percent, f.force); err != nil {
+			return err
+		}
+		if err := a.checkGuards(ctx, ctl, cur, stage, percent, f.force); err != nil {
+			return err
+		}
+		next := cur
+		next.Stage, next.Percent = stage, percent
+		next.Actor, next.Reason = a.actor(), reason
+		view := changeView{Command: name, DryRun: f.dryRun, From: newStateView(cur)}
+		switch {
+		case stage == cur.Stage && percent == cur.Percent:
+			view.To = view.From
+			return a.render(view, func(w io.Writer) {
+				fmt.Fprintf(w, "already %s (epoch %d): nothing changed\n", describe(cur), cur.Epoch)
+			})
+		case f.dryRun:
+			next.Epoch, next.Time = cur.Epoch+1, time.Time{}
+			view.To = newStateView(next)
+			return a.render(view, func(w io.Writer) { writeDryRun(w, cur, next) })
+		}
+		if a.beforeWrite != nil {
+			a.beforeWrite()
+		}
+		written, err := ctl.Update(ctx, cur.Epoch, next)
+		if errors.Is(err, control.ErrConflict) {
+			return failf("the state changed while this command ran (%s): nothing was written; check `migratectl status` and run the command again",
+				after(err.Error(), control.ErrConflict.Error()+": "))
+		}
+		if err != nil {
+			return err
+		}
+		view.Changed, view.To = true, newStateView(written)
+		return a.render(view, func(w io.Writer) { writeChanged(w, cur, written) })
+	})
 }
 
 // checkTransition runs the stage-order rules. When --force lifts a

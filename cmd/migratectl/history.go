@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -44,29 +45,22 @@ func (a *app) historyCommand() *cobra.Command {
 		if n <= 0 {
 			return usagef("-n %d: must be a positive number of entries", n)
 		}
-		ctx, cancel, err := a.setup(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		ctl, err := a.connect(ctx)
-		if err != nil {
-			return err
-		}
-		entries, err := ctl.History(ctx, n)
-		if err != nil {
-			return err
-		}
-		v := historyView{Entries: make([]historyEntry, 0, len(entries))}
-		for _, e := range entries {
-			h := historyEntry{ID: e.ID, At: e.At, Kind: e.Kind, Epoch: e.Epoch, State: newStateView(e.State), Problem: e.Problem}
-			if e.Prev != nil {
-				p := newStateView(*e.Prev)
-				h.Prev = &p
+		return a.withControl(cmd, func(ctx context.Context, ctl *control.Client) error {
+			entries, err := ctl.History(ctx, n)
+			if err != nil {
+				return err
 			}
-			v.Entries = append(v.Entries, h)
-		}
-		return a.render(v, func(w io.Writer) { writeHistory(w, entries) })
+			v := historyView{Entries: make([]historyEntry, 0, len(entries))}
+			for _, e := range entries {
+				h := historyEntry{ID: e.ID, At: e.At, Kind: e.Kind, Epoch: e.Epoch, State: newStateView(e.State), Problem: e.Problem}
+				if e.Prev != nil {
+					p := newStateView(*e.Prev)
+					h.Prev = &p
+				}
+				v.Entries = append(v.Entries, h)
+			}
+			return a.render(v, func(w io.Writer) { writeHistory(w, entries) })
+		})
 	})
 	return cmd
 }

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
 )
 
 // instancesView is the output of `migratectl instances`.
@@ -23,33 +26,32 @@ func (a *app) instancesCommand() *cobra.Command {
 		Short: "List live application instances and whether they applied the desired state",
 		Args:  cobra.ExactArgs(0),
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel, err := a.setup(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			ctl, err := a.connect(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.state(ctx, ctl)
-			if err != nil {
-				return err
-			}
-			hbs, err := ctl.Instances(ctx)
-			if err != nil {
-				return err
-			}
-			v := instancesView{Epoch: st.Epoch, Instances: newInstanceViews(hbs, st.Epoch)}
-			return a.render(v, func(w io.Writer) {
-				if len(v.Instances) == 0 {
-					io.WriteString(w, "no live instances\n")
-					return
+			return a.withState(cmd, func(ctx context.Context, ctl *control.Client, st control.State) error {
+				ins, err := liveInstances(ctx, ctl, st.Epoch)
+				if err != nil {
+					return err
 				}
-				writeInstances(w, v.Instances)
+				v := instancesView{Epoch: st.Epoch, Instances: ins}
+				return a.render(v, func(w io.Writer) {
+					if len(v.Instances) == 0 {
+						io.WriteString(w, "no live instances\n")
+						return
+					}
+					writeInstances(w, v.Instances)
+				})
 			})
 		}),
 	}
+}
+
+// liveInstances returns the views of the live instances, sorted by id, each
+// marked converged when it applied the desired epoch.
+func liveInstances(ctx context.Context, ctl *control.Client, desired uint64) ([]instanceView, error) {
+	hbs, err := ctl.Instances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return newInstanceViews(hbs, desired), nil
 }
 
 // writeInstances writes the instance table.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
 )
 
 // resumeCommand is `migratectl resume`.
@@ -26,37 +29,26 @@ the state is not rolled back. Investigate the rollback's reason first
 		if err != nil {
 			return err
 		}
-		ctx, cancel, err := a.setup(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		ctl, err := a.connect(ctx)
-		if err != nil {
-			return err
-		}
-		cur, err := a.state(ctx, ctl)
-		if err != nil {
-			return err
-		}
-		if !cur.Tripped() {
-			return &cliError{code: exitRefused, err: fmt.Errorf("refused: nothing to resume: the state (%s, epoch %d) is not rolled back", describe(cur), cur.Epoch)}
-		}
-		view := changeView{Command: "resume", DryRun: f.dryRun, From: newStateView(cur)}
-		if f.dryRun {
-			next := cur
-			next.Stage, next.Percent, next.Rollback = cur.Rollback.FromStage, cur.Rollback.FromPercent, nil
-			next.Actor, next.Reason = a.actor(), reason
-			next.Epoch, next.Time = cur.Epoch+1, time.Time{}
-			view.To = newStateView(next)
-			return a.render(view, func(w io.Writer) { writeDryRun(w, cur, next) })
-		}
-		written, err := ctl.Resume(ctx, a.actor(), reason)
-		if err != nil {
-			return err
-		}
-		view.Changed, view.To = true, newStateView(written)
-		return a.render(view, func(w io.Writer) { writeChanged(w, cur, written) })
+		return a.withState(cmd, func(ctx context.Context, ctl *control.Client, cur control.State) error {
+			if !cur.Tripped() {
+				return &cliError{code: exitRefused, err: fmt.Errorf("refused: nothing to resume: the state (%s, epoch %d) is not rolled back", describe(cur), cur.Epoch)}
+			}
+			view := changeView{Command: "resume", DryRun: f.dryRun, From: newStateView(cur)}
+			if f.dryRun {
+				next := cur
+				next.Stage, next.Percent, next.Rollback = cur.Rollback.FromStage, cur.Rollback.FromPercent, nil
+				next.Actor, next.Reason = a.actor(), reason
+				next.Epoch, next.Time = cur.Epoch+1, time.Time{}
+				view.To = newStateView(next)
+				return a.render(view, func(w io.Writer) { writeDryRun(w, cur, next) })
+			}
+			written, err := ctl.Resume(ctx, a.actor(), reason)
+			if err != nil {
+				return err
+			}
+			view.Changed, view.To = true, newStateView(written)
+			return a.render(view, func(w io.Writer) { writeChanged(w, cur, written) })
+		})
 	})
 	return cmd
 }

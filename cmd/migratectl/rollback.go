@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -40,38 +41,27 @@ every write made since complete.`,
 		if err != nil || !slices.Contains([]string{control.StageLocal, control.StageShadow, control.StageDual}, stage) {
 			return usagef("--to %q: allowed local, shadow, dual", to)
 		}
-		ctx, cancel, err := a.setup(cmd)
-		if err != nil {
-			return err
-		}
-		defer cancel()
-		ctl, err := a.connect(ctx)
-		if err != nil {
-			return err
-		}
-		cur, err := a.state(ctx, ctl)
-		if err != nil {
-			return err
-		}
-		req := control.RollbackRequest{To: stage, Reason: reason, Actor: a.actor(), Force: f.force}
-		next, changed, err := previewRollback(cur, req)
-		if err != nil {
-			return err
-		}
-		if changed && cur.Stage == control.StageComplete {
-			fmt.Fprintln(a.stderr, "migratectl: warning: --force overrides: rolling back from complete serves local sessions that missed every write since complete")
-		}
-		view := changeView{Command: "rollback", DryRun: f.dryRun, From: newStateView(cur)}
-		if f.dryRun || !changed {
-			view.To = newStateView(next)
-			return a.render(view, func(w io.Writer) { writeRollback(w, cur, next, f.dryRun, changed) })
-		}
-		written, err := ctl.Rollback(ctx, req)
-		if err != nil {
-			return err
-		}
-		view.Changed, view.To = written.Epoch != cur.Epoch, newStateView(written)
-		return a.render(view, func(w io.Writer) { writeRollback(w, cur, written, false, view.Changed) })
+		return a.withState(cmd, func(ctx context.Context, ctl *control.Client, cur control.State) error {
+			req := control.RollbackRequest{To: stage, Reason: reason, Actor: a.actor(), Force: f.force}
+			next, changed, err := previewRollback(cur, req)
+			if err != nil {
+				return err
+			}
+			if changed && cur.Stage == control.StageComplete {
+				fmt.Fprintln(a.stderr, "migratectl: warning: --force overrides: rolling back from complete serves local sessions that missed every write since complete")
+			}
+			view := changeView{Command: "rollback", DryRun: f.dryRun, From: newStateView(cur)}
+			if f.dryRun || !changed {
+				view.To = newStateView(next)
+				return a.render(view, func(w io.Writer) { writeRollback(w, cur, next, f.dryRun, changed) })
+			}
+			written, err := ctl.Rollback(ctx, req)
+			if err != nil {
+				return err
+			}
+			view.Changed, view.To = written.Epoch != cur.Epoch, newStateView(written)
+			return a.render(view, func(w io.Writer) { writeRollback(w, cur, written, false, view.Changed) })
+		})
 	})
 	return cmd
 }

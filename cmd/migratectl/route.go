@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -66,24 +67,13 @@ instance holds an unsynced write for it or Redis fails.`,
 			if err != nil {
 				return err
 			}
-			ctx, cancel, err := a.setup(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			ctl, err := a.connect(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.state(ctx, ctl)
-			if err != nil {
-				return err
-			}
-			v, err := route(a.cfg.Migration.Salt, id, st)
-			if err != nil {
-				return err
-			}
-			return a.render(v, func(w io.Writer) { writeRoute(w, st, v) })
+			return a.withState(cmd, func(ctx context.Context, ctl *control.Client, st control.State) error {
+				v, err := route(a.cfg.Migration.Salt, id, st)
+				if err != nil {
+					return err
+				}
+				return a.render(v, func(w io.Writer) { writeRoute(w, st, v) })
+			})
 		}),
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -34,38 +35,27 @@ func (a *app) statusCommand() *cobra.Command {
 		Short: "Show the desired state, the instances following it and the last diff",
 		Args:  cobra.ExactArgs(0),
 		RunE: a.runE(func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel, err := a.setup(cmd)
-			if err != nil {
-				return err
-			}
-			defer cancel()
-			ctl, err := a.connect(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.state(ctx, ctl)
-			if err != nil {
-				return err
-			}
-			hbs, err := ctl.Instances(ctx)
-			if err != nil {
-				return err
-			}
-			v := statusView{State: newStateView(st), Instances: newInstanceViews(hbs, st.Epoch)}
-			for _, in := range v.Instances {
-				if in.Converged {
-					v.InstancesConverged++
+			return a.withState(cmd, func(ctx context.Context, ctl *control.Client, st control.State) error {
+				ins, err := liveInstances(ctx, ctl, st.Epoch)
+				if err != nil {
+					return err
 				}
-			}
-			v.Converged = v.InstancesConverged == len(v.Instances)
-			// A bad diff record must not hide the state: report it beside.
-			switch d, found, err := ctl.LastDiff(ctx); {
-			case err != nil:
-				v.LastDiffError = a.explain(err).Error()
-			case found:
-				v.LastDiff = newDiffView(d)
-			}
-			return a.render(v, func(w io.Writer) { writeStatus(w, st, v) })
+				v := statusView{State: newStateView(st), Instances: ins}
+				for _, in := range v.Instances {
+					if in.Converged {
+						v.InstancesConverged++
+					}
+				}
+				v.Converged = v.InstancesConverged == len(v.Instances)
+				// A bad diff record must not hide the state: report it beside.
+				switch d, found, err := ctl.LastDiff(ctx); {
+				case err != nil:
+					v.LastDiffError = a.explain(err).Error()
+				case found:
+					v.LastDiff = newDiffView(d)
+				}
+				return a.render(v, func(w io.Writer) { writeStatus(w, st, v) })
+			})
 		}),
 	}
 }
