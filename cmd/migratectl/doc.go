@@ -40,7 +40,8 @@
 //	1  error: Redis unreachable, corrupt state, concurrent change, timeout
 //	2  usage: bad arguments, flags, input or configuration
 //	3  refused by a guard rail: stage order, no clean diff, leaving complete,
-//	   nothing to resume
+//	   nothing to resume, advancing while an instance's guard is paused or
+//	   tripped
 //
 // Errors are one line on stderr, "migratectl: <what is wrong>", naming the
 // allowed values, the Redis address or the corrupt key; only a list of

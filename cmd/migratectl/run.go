@@ -31,7 +31,8 @@ Exit codes:
   0  success (a dry run that would succeed included)
   1  error: Redis unreachable, corrupt state, concurrent change, timeout
   2  usage: bad arguments, flags, input or configuration
-  3  refused by a guard rail: stage order, no clean diff, leaving complete`
+  3  refused by a guard rail: stage order, no clean diff, leaving complete,
+     advancing while an instance's guard is paused or tripped`
 
 // run is migratectl: it executes args (without the program name) and
 // returns the exit code. Everything it touches is passed in, so tests run it
