@@ -115,3 +115,54 @@ func TestControlPlaneTripAndResume(t *testing.T) {
 		t.Fatal("guard still tripped after resume")
 	}
 }
+
+// TestCorruptControlStateKeepsLastGood: a corrupt state in Redis leaves every
+// instance on its last good state, and the Migrator reports it (State and
+// heartbeats) until the state is repaired.
+func TestCorruptControlStateKeepsLastGood(t *testing.T) {
+	srv := redistest.StartServer(t)
+	rdb := srv.Client(t)
+	ctx := context.Background()
+	ctl, err := control.New(rdb, control.Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(ctx, ctl.NewProvider()); err != nil {
+		t.Fatal(err)
+	}
+	defer api.Shutdown(ctx)
+	local, dist := memstore.New(), memstore.New()
+	defer local.Close()
+	defer dist.Close()
+	m, err := New(local, dist, Options{Flags: api.NewClient(), PollInterval: 50 * time.Millisecond, Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	st, err := ctl.Apply(ctx, func(cur control.State) (control.State, error) {
+		cur.Stage, cur.Actor, cur.Reason = control.StageShadow, "test", "start"
+		return cur, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "shadow applied", func() bool { return m.State().Stage == Shadow && m.State().Epoch == st.Epoch })
+
+	if err := rdb.Set(ctx, ctl.StateKey(), "{not json", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the corrupt state reported", func() bool { return m.State().FlagError != "" })
+	if got := m.State(); got.Stage != Shadow || got.Epoch != st.Epoch {
+		t.Fatalf("corrupt state changed routing: %+v", got)
+	}
+	hb := m.HeartbeatCollector("i1", "h", "v")()
+	if hb.LastStateError == "" {
+		t.Fatal("heartbeat does not report the unreadable state")
+	}
+
+	if _, err := ctl.Repair(ctx, control.State{Stage: control.StageShadow, Actor: "test", Reason: "repair"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the report cleared after repair", func() bool { return m.State().FlagError == "" })
+}

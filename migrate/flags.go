@@ -77,7 +77,7 @@ func (m *Migrator) refreshFlags() {
 		_ = m.applyLocked()
 		return
 	}
-	m.flagError = ""
+	m.flagError = next.warning
 	if m.trip != nil && next.epoch > m.trip.epoch && !next.tripped {
 		m.trip, released = nil, true
 	}
@@ -105,6 +105,11 @@ func (m *Migrator) evaluate(ctx context.Context, cur desired) (desired, error) {
 		return cur, fmt.Errorf("flag %s: value %v: want 0..100 with at most 2 decimals", FlagPercent, percent)
 	}
 	next := desired{stage: stage, percent: percent, epoch: cur.epoch, tripped: cur.tripped}
+	if stale, _ := sd.FlagMetadata["stale"].(bool); stale {
+		// The provider could not read the current state and serves its
+		// last good one (the toolkit's control plane marks it so).
+		next.warning = "flag provider serves its last good state: the current one could not be read"
+	}
 	if ed, err := f.IntValueDetails(ctx, FlagEpoch, int64(cur.epoch), ec); err == nil && ed.Value >= 0 {
 		next.epoch = uint64(ed.Value)
 	} else if epoch, ok := metadataEpoch(sd.FlagMetadata); ok {

@@ -79,6 +79,7 @@ type desired struct {
 	percent float64
 	epoch   uint64
 	tripped bool
+	warning string // a problem that did not stop the evaluation (stale provider)
 }
 
 type tripInfo struct {
