@@ -6,7 +6,9 @@
 //
 // A session is an opaque byte slice ([Record.Data]) with an absolute expiry
 // ([Record.ExpiresAt]) and an ordering version ([Record.Version]). Stores never
-// interpret Data; they return exactly the bytes they were given.
+// interpret Data; they return exactly the bytes they were given. Set does not
+// keep the caller's slice, and Get and Scan return slices the caller owns:
+// either side may modify its bytes afterwards.
 //
 // # Not found
 //
@@ -46,7 +48,9 @@
 // # Scanning
 //
 // Stores that can list their sessions implement [Scanner]. Scan visits every
-// session that is live when the scan starts and is not deleted during it;
+// session that is live when the scan starts and is not deleted during it,
+// each exactly once (a Redis SCAN may return a key twice: the store
+// de-duplicates);
 // sessions written during the scan may or may not be visited; expired
 // sessions and tombstones are never visited.
 //
