@@ -29,8 +29,9 @@
 // # Versions and tombstones
 //
 // Stores that order concurrent writers implement [Versioned]. Version 0 means
-// unversioned: a Set with Version 0 overwrites unconditionally and leaves the
-// stored version at 0. A Set with a nonzero Version is a compare-and-set:
+// unversioned: a Set with Version 0 overwrites unconditionally (a tombstone
+// included) and leaves the stored version at 0. Versions are compared as
+// exact uint64 values. A Set with a nonzero Version is a compare-and-set:
 //
 //   - it is a no-op when a record with a higher Version is stored;
 //   - it is a no-op when a tombstone with an equal or higher Version is stored
