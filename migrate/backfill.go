@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
@@ -118,10 +119,7 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 		if m.core.IsUnsynced(id) {
 			b.count(&b.skipped, "skipped", 1)
 		} else {
-			if rec.Version == 0 {
-				rec.Version = 1 // see router.copyable: a copy stays a compare-and-set
-			}
-			batch = append(batch, store.Entry{ID: id, Record: rec})
+			batch = append(batch, store.Entry{ID: id, Record: router.Copyable(rec)})
 			if len(batch) == opts.BatchSize {
 				if err := send(); err != nil {
 					return err

@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/open-feature/go-sdk/openfeature/isolated"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 	"github.com/sessionmigrate/sessionmigrate/store/memstore"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
@@ -22,42 +25,12 @@ import (
 // plane records, and the operator's resume (through the provider's flags)
 // releases the latch.
 func TestControlPlaneTripAndResume(t *testing.T) {
-	srv := redistest.StartServer(t)
-	rdb := srv.Client(t)
 	ctx := context.Background()
-	ctl, err := control.New(rdb, control.Options{PollInterval: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := isolated.NewAPI()
-	if err := api.SetProviderAndWait(ctx, ctl.NewProvider()); err != nil {
-		t.Fatal(err)
-	}
-	defer api.Shutdown(ctx)
-
-	local := memstore.New()
-	defer local.Close()
-	fs := faultstore.New(redisstore.New(rdb, redisstore.Options{}))
-	m, err := New(local, fs, Options{
-		Flags: api.NewClient(), PollInterval: 100 * time.Millisecond,
-		Publisher: ControlPublisher(ctl, "test-1"), Registerer: prometheus.NewRegistry(),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-
-	set := func(stage string, percent float64) control.State {
-		t.Helper()
-		st, err := ctl.Apply(ctx, func(cur control.State) (control.State, error) {
-			cur.Stage, cur.Percent, cur.Actor, cur.Reason = stage, percent, "test", "test "+stage
-			return cur, nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	cp := startControlPlane(t, 100*time.Millisecond)
+	ctl := cp.ctl
+	fs := faultstore.New(redisstore.New(cp.rdb, redisstore.Options{}))
+	m := cp.migrator(t, fs)
+	set := cp.set
 	set(control.StageShadow, 0)
 	set(control.StageDual, 0)
 	want := set(control.StageRamp, 100)
@@ -120,33 +93,13 @@ func TestControlPlaneTripAndResume(t *testing.T) {
 // instance on its last good state, and the Migrator reports it (State and
 // heartbeats) until the state is repaired.
 func TestCorruptControlStateKeepsLastGood(t *testing.T) {
-	srv := redistest.StartServer(t)
-	rdb := srv.Client(t)
 	ctx := context.Background()
-	ctl, err := control.New(rdb, control.Options{PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	api := isolated.NewAPI()
-	if err := api.SetProviderAndWait(ctx, ctl.NewProvider()); err != nil {
-		t.Fatal(err)
-	}
-	defer api.Shutdown(ctx)
-	local, dist := memstore.New(), memstore.New()
-	defer local.Close()
+	cp := startControlPlane(t, 50*time.Millisecond)
+	ctl, rdb := cp.ctl, cp.rdb
+	dist := memstore.New()
 	defer dist.Close()
-	m, err := New(local, dist, Options{Flags: api.NewClient(), PollInterval: 50 * time.Millisecond, Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	st, err := ctl.Apply(ctx, func(cur control.State) (control.State, error) {
-		cur.Stage, cur.Actor, cur.Reason = control.StageShadow, "test", "start"
-		return cur, nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := cp.migrator(t, dist)
+	st := cp.set(control.StageShadow, 0)
 	waitFor(t, "shadow applied", func() bool { return m.State().Stage == Shadow && m.State().Epoch == st.Epoch })
 
 	if err := rdb.Set(ctx, ctl.StateKey(), "{not json", 0).Err(); err != nil {
@@ -165,4 +118,61 @@ func TestCorruptControlStateKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the report cleared after repair", func() bool { return m.State().FlagError == "" })
+}
+
+// controlPlane is a real redis-server with the control plane on it and an
+// OpenFeature API following it through the control plane's provider.
+type controlPlane struct {
+	t    *testing.T
+	rdb  *redis.Client
+	ctl  *control.Client
+	api  *openfeature.EvaluationAPI
+	poll time.Duration
+}
+
+func startControlPlane(t *testing.T, poll time.Duration) *controlPlane {
+	t.Helper()
+	rdb := redistest.StartServer(t).Client(t)
+	ctl, err := control.New(rdb, control.Options{PollInterval: poll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(context.Background(), ctl.NewProvider()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { api.Shutdown(context.Background()) })
+	return &controlPlane{t: t, rdb: rdb, ctl: ctl, api: api, poll: poll}
+}
+
+// migrator returns a Migrator over a fresh memstore and dist that follows
+// the control plane and publishes its trips there as instance "test-1".
+func (cp *controlPlane) migrator(t *testing.T, dist store.Store) *Migrator {
+	t.Helper()
+	local := memstore.New()
+	m, err := New(local, dist, Options{
+		Flags: cp.api.NewClient(), PollInterval: cp.poll,
+		Publisher: ControlPublisher(cp.ctl, "test-1"), Registerer: prometheus.NewRegistry(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Close()
+		local.Close()
+	})
+	return m
+}
+
+// set moves the control plane's state as an operator would.
+func (cp *controlPlane) set(stage string, percent float64) control.State {
+	cp.t.Helper()
+	st, err := cp.ctl.Apply(context.Background(), func(cur control.State) (control.State, error) {
+		cur.Stage, cur.Percent, cur.Actor, cur.Reason = stage, percent, "test", "test "+stage
+		return cur, nil
+	})
+	if err != nil {
+		cp.t.Fatal(err)
+	}
+	return st
 }

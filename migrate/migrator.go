@@ -295,9 +295,10 @@ func (m *Migrator) applyLocked() error {
 	}
 	if prev := m.cur.Load(); prev != nil {
 		ps := prev.state
-		if ps.Stage == st.Stage && ps.Percent == st.Percent && ps.Tripped == st.Tripped &&
-			ps.Epoch == st.Epoch && ps.FlagError == st.FlagError && ps.DesiredStage == st.DesiredStage && ps.DesiredPercent == st.DesiredPercent {
-			return nil
+		unchanged := st
+		unchanged.Since = ps.Since
+		if unchanged == ps {
+			return nil // keep the router in effect and when it began
 		}
 		if ps.Stage != st.Stage || ps.Percent != st.Percent {
 			m.opts.Logger.Info("sessionmigrate: stage changed",

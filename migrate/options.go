@@ -103,9 +103,9 @@ func (o *Options) setDefaults() error {
 	}{
 		{&o.PollInterval, 5 * time.Second, "PollInterval"},
 		{&o.FlagTimeout, 2 * time.Second, "FlagTimeout"},
-		{&o.DistTimeout, 100 * time.Millisecond, "DistTimeout"},
-		{&o.MaxTTL, 24 * time.Hour, "MaxTTL"},
-		{&o.RepairInterval, time.Second, "RepairInterval"},
+		{&o.DistTimeout, router.DefaultDistTimeout, "DistTimeout"},
+		{&o.MaxTTL, router.DefaultMaxTTL, "MaxTTL"},
+		{&o.RepairInterval, router.DefaultRepairInterval, "RepairInterval"},
 		{&o.CloseTimeout, 5 * time.Second, "CloseTimeout"},
 	}
 	for _, f := range durs {
@@ -121,9 +121,9 @@ func (o *Options) setDefaults() error {
 		def  int
 		name string
 	}{
-		{&o.QueueSize, 10000, "QueueSize"},
-		{&o.AsyncWorkers, 4, "AsyncWorkers"},
-		{&o.ShadowSample, 100, "ShadowSample"},
+		{&o.QueueSize, router.DefaultQueueSize, "QueueSize"},
+		{&o.AsyncWorkers, router.DefaultWorkers, "AsyncWorkers"},
+		{&o.ShadowSample, router.DefaultShadowSample, "ShadowSample"},
 		{&o.CompareQueue, 1000, "CompareQueue"},
 	}
 	for _, f := range ints {

@@ -2,7 +2,6 @@ package migrate
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,5 +160,3 @@ func (c scoreCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, s.Get(r), string(r))
 	}
 }
-
-func errf(format string, args ...any) error { return fmt.Errorf("migrate: "+format, args...) }

@@ -47,6 +47,19 @@ type Comparer interface {
 	Offer(id string, local store.Record, found bool)
 }
 
+// The defaults of Config's zero values; migrate.Options uses them too.
+const (
+	DefaultDistTimeout    = 100 * time.Millisecond
+	DefaultAsyncTimeout   = time.Second
+	DefaultRepairInterval = time.Second
+	DefaultTombstoneTTL   = 24 * time.Hour
+	DefaultMaxTTL         = 24 * time.Hour
+	DefaultQueueSize      = 10000
+	DefaultWorkers        = 4
+	DefaultRepairBatch    = 1000
+	DefaultShadowSample   = 100
+)
+
 // Config configures a Core. Zero values have the documented defaults.
 type Config struct {
 	// Local is the process-local store. Required; it must order writers
@@ -145,11 +158,11 @@ func defaults(cfg *Config) error {
 		v    time.Duration
 		name string
 	}{
-		{&cfg.DistTimeout, 100 * time.Millisecond, "DistTimeout"},
-		{&cfg.AsyncTimeout, time.Second, "AsyncTimeout"},
-		{&cfg.RepairInterval, time.Second, "RepairInterval"},
-		{&cfg.TombstoneTTL, 24 * time.Hour, "TombstoneTTL"},
-		{&cfg.MaxTTL, 24 * time.Hour, "MaxTTL"},
+		{&cfg.DistTimeout, DefaultDistTimeout, "DistTimeout"},
+		{&cfg.AsyncTimeout, DefaultAsyncTimeout, "AsyncTimeout"},
+		{&cfg.RepairInterval, DefaultRepairInterval, "RepairInterval"},
+		{&cfg.TombstoneTTL, DefaultTombstoneTTL, "TombstoneTTL"},
+		{&cfg.MaxTTL, DefaultMaxTTL, "MaxTTL"},
 	} {
 		if err := def(f.d, f.v, f.name); err != nil {
 			return err
@@ -160,10 +173,10 @@ func defaults(cfg *Config) error {
 		v    int
 		name string
 	}{
-		{&cfg.QueueSize, 10000, "QueueSize"},
-		{&cfg.Workers, 4, "Workers"},
-		{&cfg.RepairBatch, 1000, "RepairBatch"},
-		{&cfg.ShadowSample, 100, "ShadowSample"},
+		{&cfg.QueueSize, DefaultQueueSize, "QueueSize"},
+		{&cfg.Workers, DefaultWorkers, "Workers"},
+		{&cfg.RepairBatch, DefaultRepairBatch, "RepairBatch"},
+		{&cfg.ShadowSample, DefaultShadowSample, "ShadowSample"},
 	}
 	for _, f := range ints {
 		if *f.p < 0 {

@@ -86,7 +86,7 @@ func (c *Core) routedGet(ctx context.Context, id string) (store.Record, bool, er
 // version and expiry; a failure tracks it for repair.
 func (c *Core) lazyCopy(ctx context.Context, id string, rec store.Record) {
 	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
-	err := c.dist.Set(dctx, id, copyable(rec))
+	err := c.dist.Set(dctx, id, Copyable(rec))
 	cancel()
 	c.obs.LazyCopy(err)
 	if err != nil {

@@ -122,7 +122,7 @@ func (w *writer) apply(ctx context.Context, id string) error {
 		switch {
 		case err != nil:
 		case found:
-			rec = copyable(rec)
+			rec = Copyable(rec)
 			applied = rec.Version
 			err = c.dist.Set(actx, id, rec)
 		default:
@@ -143,11 +143,12 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	return err
 }
 
-// copyable prepares a local record for a copy to the distributed store. A
+// Copyable prepares a local record for a copy to the distributed store
+// (repair, lazy copy, backfill). A
 // record written before the Migrator existed has version 0, which stores treat
 // as an unconditional write; copying it at version 1 keeps the copy a
 // compare-and-set that every real write and tombstone wins.
-func copyable(rec store.Record) store.Record {
+func Copyable(rec store.Record) store.Record {
 	if rec.Version == 0 {
 		rec.Version = 1
 	}
@@ -213,6 +214,9 @@ func (w *writer) repairRound() {
 
 // flush runs a repair round and waits until every offered id is applied.
 func (w *writer) flush(ctx context.Context) error {
+	if w.closed.Load() {
+		return nil // no worker would apply anything
+	}
 	w.repairRound()
 	return w.flushQueued(ctx)
 }
@@ -223,8 +227,9 @@ func (w *writer) flush(ctx context.Context) error {
 func (w *writer) close(ctx context.Context) error {
 	var err error
 	w.closeOnce.Do(func() {
-		err = w.flushQueued(ctx)
+		// Refuse new ids first (they stay tracked), then drain what is queued.
 		w.closed.Store(true)
+		err = w.flushQueued(ctx)
 		w.cancel()
 		close(w.stop)
 		w.wg.Wait()
@@ -232,6 +237,7 @@ func (w *writer) close(ctx context.Context) error {
 		for _, q := range w.queues {
 			for len(q) > 0 {
 				w.c.track.Unqueue(<-q)
+				w.outstanding.Add(-1)
 			}
 		}
 	})

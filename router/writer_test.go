@@ -328,3 +328,28 @@ func TestRepairWakesWhenStoreHeals(t *testing.T) {
 		t.Fatalf("repair after heal took %v; the loop was not woken", el)
 	}
 }
+
+// TestFlushAfterClose: Flush on a closed Core returns at once instead of
+// waiting for workers that no longer run.
+func TestFlushAfterClose(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.Workers = 1 })
+	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	// One worker hangs on the first id; the others wait in its queue and
+	// are still there when Close gives up.
+	for _, id := range []string{"a", "b", "c"} {
+		set(t, Shadow(f.core), id, rec(id))
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if unsynced, _ := f.core.Close(cctx); unsynced != 3 {
+		t.Fatalf("Close: got %d unsynced, want 3", unsynced)
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer fcancel()
+	if err := f.core.Flush(fctx); err != nil {
+		t.Fatalf("Flush after Close: %v, want nil at once", err)
+	}
+	f.dist.Reset()
+}

@@ -84,7 +84,7 @@ func startInstance(ctx context.Context, b *backend, n int, logger *slog.Logger) 
 		opts.DistTimeout = 500 * time.Millisecond
 		opts.Guard.SlowThreshold = 250 * time.Millisecond
 	}
-	in.m, err = migrate.New(in.local, faulty{Store: in.fault, batch: in.dist}, opts)
+	in.m, err = migrate.New(in.local, in.fault, opts)
 	if err != nil {
 		return nil, fmt.Errorf("demo: %s: %w", in.id, err)
 	}

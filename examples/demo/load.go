@@ -182,9 +182,6 @@ type tally struct {
 	Problems                                                  []string
 }
 
-// Bad returns the sum of the counters that must stay zero.
-func (t tally) Bad() uint64 { return t.Failed + t.Logouts + t.LostWrites + t.Resurrections }
-
 // sub returns the counts of t since prev (problems and latency are t's).
 func (t tally) sub(prev tally) tally {
 	t.Requests -= prev.Requests
