@@ -43,6 +43,9 @@ func TestBucketVectors(t *testing.T) {
 		if got := Bucket(salt, id); got != uint32(want) {
 			t.Errorf("Bucket(%q, %q) = %d, want %d", salt, id, got, want)
 		}
+		if got := NewHasher(salt).Bucket(id); got != uint32(want) {
+			t.Errorf("NewHasher(%q).Bucket(%q) = %d, want %d", salt, id, got, want)
+		}
 		n++
 	}
 	if n < 20 {
