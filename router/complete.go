@@ -55,8 +55,8 @@ func (r completeRouter) Get(ctx context.Context, id string) (store.Record, bool,
 
 func (r completeRouter) Set(ctx context.Context, id string, rec store.Record) error {
 	c := r.c
-	rec = c.stamp(rec)
-	if rec.Expired(c.now()) {
+	_, expired := c.stamp(&rec)
+	if expired {
 		return r.deleteVersion(ctx, id, rec.Version)
 	}
 	if err := c.dist.Set(ctx, id, rec); err != nil {

@@ -113,7 +113,9 @@ type Config struct {
 type Core struct {
 	cfg     Config
 	local   store.Versioned
+	localAt store.SetterAt // local, when it takes the caller's clock reading; else nil
 	dist    store.Versioned
+	hash    *Hasher
 	obs     Observer
 	now     func() time.Time
 	version atomic.Uint64
@@ -134,6 +136,8 @@ func NewCore(cfg Config) (*Core, error) {
 	if c.obs == nil {
 		c.obs = nopObserver{}
 	}
+	c.localAt, _ = cfg.Local.(store.SetterAt)
+	c.hash = NewHasher(cfg.Salt)
 	// Versions are a counter seeded with the start time in microseconds:
 	// monotonic per process, and a restarted process starts above anything
 	// its predecessor could have issued (that would take more than one write
@@ -191,6 +195,10 @@ func defaults(cfg *Config) error {
 	}
 	return nil
 }
+
+// Bucket returns Bucket(salt, id) for the Core's salt: the routing bucket
+// ramp compares with its cut.
+func (c *Core) Bucket(id string) uint32 { return c.hash.Bucket(id) }
 
 // NextVersion returns a new write version, larger than every version this
 // Core returned before.
@@ -260,12 +268,27 @@ func (c *Core) markDelete(id string, version uint64, until time.Time, queue bool
 
 // stamp assigns a version to a write and resolves a zero expiry to an
 // absolute one, so that every copy of the record expires at the same instant.
-func (c *Core) stamp(rec store.Record) store.Record {
+// It returns the clock reading it judged the write by and whether rec has
+// expired then (the write is a delete). Callers hand now to setLocal, so a
+// write reads the clock once (on some virtual machines a read costs a sixth
+// of a local Set) and the router and the local store agree on expiry.
+func (c *Core) stamp(rec *store.Record) (now time.Time, expired bool) {
 	rec.Version = c.NextVersion()
+	now = c.now()
 	if rec.ExpiresAt.IsZero() {
-		rec.ExpiresAt = c.now().Add(c.cfg.MaxTTL)
+		rec.ExpiresAt = now.Add(c.cfg.MaxTTL)
+		return now, false
 	}
-	return rec
+	return now, rec.Expired(now)
+}
+
+// setLocal writes rec to the local store as of now (the reading stamp
+// returned), through store.SetterAt when the local store has it.
+func (c *Core) setLocal(ctx context.Context, id string, rec store.Record, now time.Time) error {
+	if c.localAt != nil {
+		return c.localAt.SetAt(ctx, id, rec, now)
+	}
+	return c.local.Set(ctx, id, rec)
 }
 
 // tombstoneUntil is when a delete's tombstone may go: the session's own

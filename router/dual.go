@@ -34,11 +34,11 @@ func (r dualRouter) Delete(ctx context.Context, id string) error {
 // setBoth writes local, then the distributed store under DistTimeout; a
 // distributed failure tracks the session for repair instead of failing.
 func (c *Core) setBoth(ctx context.Context, id string, rec store.Record) error {
-	rec = c.stamp(rec)
-	if rec.Expired(c.now()) {
+	now, expired := c.stamp(&rec)
+	if expired {
 		return c.deleteBoth(ctx, id, rec.Version)
 	}
-	if err := c.local.Set(ctx, id, rec); err != nil {
+	if err := c.setLocal(ctx, id, rec, now); err != nil {
 		return err
 	}
 	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)

@@ -19,11 +19,11 @@ func (r localRouter) Get(ctx context.Context, id string) (store.Record, bool, er
 }
 
 func (r localRouter) Set(ctx context.Context, id string, rec store.Record) error {
-	rec = r.c.stamp(rec)
-	if rec.Expired(r.c.now()) {
+	now, expired := r.c.stamp(&rec)
+	if expired {
 		return r.c.deleteAsync(ctx, id, rec.Version)
 	}
-	return r.c.local.Set(ctx, id, rec)
+	return r.c.setLocal(ctx, id, rec, now)
 }
 
 func (r localRouter) Delete(ctx context.Context, id string) error {

@@ -26,7 +26,7 @@ type rampRouter struct {
 }
 
 func (r rampRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
-	if Bucket(r.c.cfg.Salt, id) >= r.cut {
+	if r.c.hash.Bucket(id) >= r.cut {
 		return r.c.local.Get(ctx, id)
 	}
 	return r.c.routedGet(ctx, id)

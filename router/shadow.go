@@ -24,11 +24,11 @@ func (r shadowRouter) Get(ctx context.Context, id string) (store.Record, bool, e
 }
 
 func (r shadowRouter) Set(ctx context.Context, id string, rec store.Record) error {
-	rec = r.c.stamp(rec)
-	if rec.Expired(r.c.now()) {
+	now, expired := r.c.stamp(&rec)
+	if expired {
 		return r.c.deleteAsync(ctx, id, rec.Version)
 	}
-	if err := r.c.local.Set(ctx, id, rec); err != nil {
+	if err := r.c.setLocal(ctx, id, rec, now); err != nil {
 		return err
 	}
 	r.c.markSet(id, rec, true)

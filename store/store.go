@@ -18,9 +18,14 @@ type Record struct {
 }
 
 // Expired reports whether r has expired at now. A zero ExpiresAt never
-// reports expired (the store's MaxTTL applies).
+// reports expired (the store's MaxTTL applies). Stores keep expiry to the
+// millisecond (Redis's PXAT), so ExpiresAt counts truncated to the
+// millisecond: a record whose expiry falls within now's millisecond has
+// expired, exactly as memstore and redisstore judge it.
 func (r Record) Expired(now time.Time) bool {
-	return !r.ExpiresAt.IsZero() && !r.ExpiresAt.After(now)
+	// ExpiresAt truncated to the millisecond is not after now exactly when
+	// its Unix millisecond is not after now's.
+	return !r.ExpiresAt.IsZero() && r.ExpiresAt.UnixMilli() <= now.UnixMilli()
 }
 
 // Store is a session store.
@@ -68,6 +73,18 @@ type Scanner interface {
 type Entry struct {
 	ID     string
 	Record Record
+}
+
+// SetterAt is implemented by stores whose Set reads a clock (memstore). A
+// caller that has read the clock for the same write (the router, to decide
+// whether the write is a delete) passes its reading, so the write costs one
+// clock read and caller and store agree on whether rec has expired.
+type SetterAt interface {
+	// SetAt is Set judged at now instead of the store's clock: rec expired
+	// at now (Record.Expired) deletes, a stored record expired at now counts
+	// as missing, and a zero ExpiresAt means MaxTTL from now. Everything
+	// else is as Set.
+	SetAt(ctx context.Context, id string, rec Record, now time.Time) error
 }
 
 // BatchSetter is implemented by stores that can apply many Sets in one round

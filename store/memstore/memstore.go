@@ -15,6 +15,7 @@ var (
 	_ store.Store     = (*Store)(nil)
 	_ store.Versioned = (*Store)(nil)
 	_ store.Scanner   = (*Store)(nil)
+	_ store.SetterAt  = (*Store)(nil)
 )
 
 // Store is an in-process session store. It implements [store.Store],

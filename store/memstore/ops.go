@@ -42,10 +42,15 @@ func (e entry) record() store.Record {
 // may modify rec.Data after Set returns. Set fails only when ctx is done or
 // the store is closed.
 func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
+	return s.SetAt(ctx, id, rec, s.now())
+}
+
+// SetAt is Set judged at now instead of the store's clock; see
+// [store.SetterAt].
+func (s *Store) SetAt(ctx context.Context, id string, rec store.Record, now time.Time) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("memstore: set: %w", err)
 	}
-	now := s.now()
 	nowMs := now.UnixMilli()
 	expMs := s.expiresMs(rec.ExpiresAt, now)
 	live := expMs > nowMs

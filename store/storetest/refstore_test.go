@@ -106,10 +106,16 @@ func (r *refStore) blocks(e refEntry, v uint64) bool {
 	}
 }
 
-func (r *refStore) Set(_ context.Context, id string, rec store.Record) error {
+func (r *refStore) Set(ctx context.Context, id string, rec store.Record) error {
+	return r.SetAt(ctx, id, rec, r.now())
+}
+
+func (r *refStore) SetAt(_ context.Context, id string, rec store.Record, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := r.now()
+	if r.bug == "setat-ignores-now" {
+		now = r.now()
+	}
 	exp := r.expiry(rec.ExpiresAt, now)
 	if e, ok := r.current(id, now); ok && rec.Version != 0 && r.blocks(e, rec.Version) {
 		return nil

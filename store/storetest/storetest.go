@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 	r.group(t, "DeleteVersion", tombstoneTests)
 	r.group(t, "Concurrent", concurrentTests)
 	r.group(t, "Scan", scanTests)
+	r.group(t, "SetAt", setAtTests)
 }
 
 // test is one conformance check; it gets a harness around a fresh store.

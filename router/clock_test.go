@@ -1,0 +1,65 @@
+package router
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+	"github.com/sessionmigrate/sessionmigrate/store/memstore"
+)
+
+// TestWriteReadsTheClockOnce: a write through the local-writing stages reads
+// the Core's clock once and hands the reading to the local store
+// (store.SetterAt), which then does not read its own.
+func TestWriteReadsTheClockOnce(t *testing.T) {
+	var coreReads, localReads atomic.Int64
+	var local *memstore.Store
+	f := newFixture(t, func(c *Config) {
+		now := c.Now
+		c.Now = func() time.Time { coreReads.Add(1); return now() }
+		local = memstore.New(memstore.WithClock(func() time.Time { localReads.Add(1); return now() }), memstore.WithSweepInterval(0))
+		c.Local = local
+	})
+	t.Cleanup(func() { local.Close() })
+	for _, st := range []struct {
+		name string
+		r    store.Store
+	}{{"local", Local(f.core)}, {"shadow", Shadow(f.core)}} {
+		t.Run(st.name, func(t *testing.T) {
+			f.flush()
+			coreReads.Store(0)
+			localReads.Store(0)
+			set(t, st.r, "a", rec(st.name))
+			if got := coreReads.Load(); got != 1 {
+				t.Errorf("Core clock reads per Set: got %d, want 1", got)
+			}
+			if got := localReads.Load(); got != 0 {
+				t.Errorf("local store clock reads per Set: got %d, want 0 (it takes the Core's reading)", got)
+			}
+			if got, ok := get(t, local, "a"); !ok || string(got.Data) != st.name {
+				t.Fatalf("local store: got %q, %v; want %q", got.Data, ok, st.name)
+			}
+		})
+	}
+}
+
+// TestExpiryWithinTheMillisecondIsADelete: stores keep expiry to the
+// millisecond, so a Set whose expiry falls later in the current millisecond
+// is a delete. The router must judge it so too: were it to call it live, the
+// local store would drop the session without the router mirroring the
+// delete, and the distributed copy would outlive the logout.
+func TestExpiryWithinTheMillisecondIsADelete(t *testing.T) {
+	f := newFixture(t, nil)
+	set(t, Dual(f.core), "a", rec("a")) // in both stores, as before a rollback
+	old, _ := get(t, f.inner, "a")
+
+	f.clock.Set(epoch.Add(time.Minute + 200*time.Microsecond))
+	exp := f.clock.Now().Add(500 * time.Microsecond) // same millisecond
+	set(t, Local(f.core), "a", store.Record{Data: []byte("b"), ExpiresAt: exp})
+	f.flush()
+
+	wantMissing(t, f.local, "local store", "a")
+	wantMissing(t, f.inner, "distributed store", "a")
+	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
+}

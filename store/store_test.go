@@ -1,0 +1,30 @@
+package store
+
+import (
+	"testing"
+	"time"
+)
+
+func TestRecordExpired(t *testing.T) {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 300_000, time.UTC) // 0.3 ms into a millisecond
+	tests := []struct {
+		name string
+		exp  time.Time
+		want bool
+	}{
+		{"zero never expires", time.Time{}, false},
+		{"an hour ahead", now.Add(time.Hour), false},
+		{"next millisecond", now.Truncate(time.Millisecond).Add(time.Millisecond), false},
+		{"later in now's millisecond", now.Add(500 * time.Microsecond), true},
+		{"exactly now", now, true},
+		{"start of now's millisecond", now.Truncate(time.Millisecond), true},
+		{"in the past", now.Add(-time.Second), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := (Record{ExpiresAt: tt.exp}).Expired(now); got != tt.want {
+				t.Errorf("Record{ExpiresAt: %v}.Expired(%v) = %v, want %v", tt.exp, now, got, tt.want)
+			}
+		})
+	}
+}
