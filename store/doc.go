@@ -22,9 +22,19 @@
 // same instant it was given (truncated to milliseconds), never extends it, and
 // stops returning the record once it has passed. A Set whose ExpiresAt is not
 // after the store's current time stores nothing and removes what was stored
-// under the id, so a past expiry can never create an immortal key. A zero
+// under the id, so a past expiry can never create an immortal key. Expiry is
+// judged on the truncated instant, so a record expiring later within the
+// current millisecond has expired ([Record.Expired] says so too). A zero
 // ExpiresAt means "the store's MaxTTL from now"; no store keeps a record
 // forever.
+//
+// # Optional capabilities
+//
+// Besides [Versioned] and [Scanner], a store may implement [BatchSetter]
+// (many Sets in one round trip; Backfill uses it) and [SetterAt] (a Set
+// judged at the caller's clock reading; the routers use it so a write reads
+// the clock once and router and store agree on expiry). Callers find them
+// by type assertion and fall back to the plain methods.
 //
 // # Versions and tombstones
 //
