@@ -13,6 +13,10 @@ bench: ## the benchmarks quoted in the README
 fuzz:  ## a short run of every fuzz target
 	go test -run '^$$' -fuzz FuzzDecodeSidecar -fuzztime 30s ./store/redisstore
 	go test -run '^$$' -fuzz FuzzSidecarKey -fuzztime 30s ./store/redisstore
+	go test -run '^$$' -fuzz FuzzHasher -fuzztime 30s ./router
+	go test -run '^$$' -fuzz FuzzDecodeState -fuzztime 30s ./migrate/control
+	go test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./config
+	go test -run '^$$' -fuzz FuzzParsePercent -fuzztime 30s ./cmd/migratectl
 
 lint:
 	gofmt -l . && go vet ./...
