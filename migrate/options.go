@@ -79,7 +79,9 @@ type Options struct {
 	// Logger receives stage changes, flag errors and guard events; never a
 	// session id. Default: discard.
 	Logger *slog.Logger
-	// Now is the clock (default time.Now).
+	// Now is the clock (default time.Now). Writes to a local store that
+	// implements store.SetterAt (memstore) are judged by it, so a custom
+	// clock should also be the local store's.
 	Now func() time.Time
 	// CloseTimeout bounds how long Close waits for queues to drain
 	// (default 5s).

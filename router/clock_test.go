@@ -9,9 +9,10 @@ import (
 	"github.com/sessionmigrate/sessionmigrate/store/memstore"
 )
 
-// TestWriteReadsTheClockOnce: a write through the local-writing stages reads
-// the Core's clock once and hands the reading to the local store
-// (store.SetterAt), which then does not read its own.
+// TestWriteReadsTheClockOnce: a write reads the Core's clock once and hands
+// the reading to the local store (store.SetterAt), which then does not read
+// its own. Stages whose writes finish on the request path only: in shadow
+// the async writer reads local (and its clock) concurrently.
 func TestWriteReadsTheClockOnce(t *testing.T) {
 	var coreReads, localReads atomic.Int64
 	var local *memstore.Store
@@ -25,7 +26,7 @@ func TestWriteReadsTheClockOnce(t *testing.T) {
 	for _, st := range []struct {
 		name string
 		r    store.Store
-	}{{"local", Local(f.core)}, {"shadow", Shadow(f.core)}} {
+	}{{"local", Local(f.core)}, {"dual", Dual(f.core)}} {
 		t.Run(st.name, func(t *testing.T) {
 			f.flush()
 			coreReads.Store(0)
@@ -57,6 +58,23 @@ func TestExpiryWithinTheMillisecondIsADelete(t *testing.T) {
 	f.clock.Set(epoch.Add(time.Minute + 200*time.Microsecond))
 	exp := f.clock.Now().Add(500 * time.Microsecond) // same millisecond
 	set(t, Local(f.core), "a", store.Record{Data: []byte("b"), ExpiresAt: exp})
+	f.flush()
+
+	wantMissing(t, f.local, "local store", "a")
+	wantMissing(t, f.inner, "distributed store", "a")
+	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
+}
+
+// TestZeroExpiryBelowAMillisecond: with a MaxTTL under a millisecond a write
+// with no expiry may expire within the current millisecond; the router must
+// judge it a delete as the store does, and mirror it.
+func TestZeroExpiryBelowAMillisecond(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxTTL = 500 * time.Microsecond })
+	set(t, Dual(f.core), "a", rec("a"))
+	old, _ := get(t, f.inner, "a")
+
+	f.clock.Set(epoch.Add(time.Minute + 200*time.Microsecond))
+	set(t, Local(f.core), "a", store.Record{Data: []byte("b")}) // expires at +700µs
 	f.flush()
 
 	wantMissing(t, f.local, "local store", "a")

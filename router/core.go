@@ -226,8 +226,8 @@ func (c *Core) MarkUnsynced(id string) {
 // version, leaving a tombstone until until (zero: TombstoneTTL from now). A
 // write newer than version is never affected.
 func (c *Core) MarkDeleted(id string, version uint64, until time.Time) {
-	if until.IsZero() || !until.After(c.now()) {
-		until = c.now().Add(c.cfg.TombstoneTTL)
+	if now := c.now(); until.IsZero() || (store.Record{ExpiresAt: until}).Expired(now) {
+		until = now.Add(c.cfg.TombstoneTTL)
 	}
 	c.markDelete(id, version, until, true)
 }
@@ -276,8 +276,7 @@ func (c *Core) stamp(rec *store.Record) (now time.Time, expired bool) {
 	rec.Version = c.NextVersion()
 	now = c.now()
 	if rec.ExpiresAt.IsZero() {
-		rec.ExpiresAt = now.Add(c.cfg.MaxTTL)
-		return now, false
+		rec.ExpiresAt = now.Add(c.cfg.MaxTTL) // may still expire: MaxTTL < 1ms
 	}
 	return now, rec.Expired(now)
 }

@@ -9,7 +9,8 @@ import "math/bits"
 // forwarded), and on the machines we measured that stall cost more than the
 // hash itself. The salt's whole 8-byte words are decoded once, here.
 //
-// A Hasher is immutable and safe for concurrent use.
+// A Hasher is immutable and safe for concurrent use. The zero Hasher is the
+// Hasher of the empty salt.
 type Hasher struct {
 	salt  string
 	words []uint64 // the salt's whole 8-byte words, little endian
@@ -19,6 +20,7 @@ type Hasher struct {
 	// whole words: the same for every id when the salt is shorter than a
 	// stripe (sumShortSalt).
 	lanes [4]uint64
+	ready bool // lanes are set (NewHasher); the zero Hasher takes sumAny
 }
 
 // NewHasher returns the Hasher of salt.
@@ -37,6 +39,7 @@ func NewHasher(salt string) *Hasher {
 	for k, w := range h.words[:min(len(h.words), 4)] {
 		h.lanes[k] = round(h.lanes[k], w)
 	}
+	h.ready = true
 	return h
 }
 
@@ -58,7 +61,7 @@ const (
 // github.com/cespare/xxhash/v2's Sum64 step for step; only the reading of the
 // input differs.
 func (h *Hasher) sum64(id string) uint64 {
-	if len(h.words) < 4 && len(h.salt)+len(id) >= 32 && len(id) >= 8 {
+	if h.ready && len(h.words) < 4 && len(h.salt)+len(id) >= 32 && len(id) >= 8 {
 		return h.sumShortSalt(id)
 	}
 	return h.sumAny(id)

@@ -8,9 +8,10 @@ import (
 )
 
 // TestHasherAgrees: the in-place XXH64 equals the library's XXH64 of the
-// concatenation for every split of every input up to 270 bytes, which covers
-// every path (short and striped input, whole salt words, the boundary word,
-// the 4-byte and single-byte tails, salts longer than a stripe).
+// concatenation for every salt of 0..70 bytes with every id of 0..200 bytes,
+// which covers every path (short and striped input, whole salt words, the
+// boundary word, the 4-byte and single-byte tails, salts longer than a
+// stripe); FuzzHasher tries arbitrary bytes.
 func TestHasherAgrees(t *testing.T) {
 	src := strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_", 5)
 	for saltLen := 0; saltLen <= 70; saltLen++ {
@@ -27,6 +28,16 @@ func TestHasherAgrees(t *testing.T) {
 			if got, want := h.Bucket(id), Bucket(salt, id); got != want {
 				t.Fatalf("salt %d bytes, id %d bytes: Bucket = %d, want %d", saltLen, idLen, got, want)
 			}
+		}
+	}
+}
+
+// TestZeroHasher: the zero Hasher is the Hasher of the empty salt.
+func TestZeroHasher(t *testing.T) {
+	var zero Hasher
+	for _, id := range []string{"", "a", "Hq3LxPZ2mJ8sTn0vYc4kWd1fEo7rUb9aXyZ12345678", strings.Repeat("x", 100)} {
+		if got, want := zero.Bucket(id), Bucket("", id); got != want {
+			t.Errorf("Hasher{}.Bucket(%d bytes) = %d, want %d", len(id), got, want)
 		}
 	}
 }

@@ -24,8 +24,15 @@ type Record struct {
 // expired, exactly as memstore and redisstore judge it.
 func (r Record) Expired(now time.Time) bool {
 	// ExpiresAt truncated to the millisecond is not after now exactly when
-	// its Unix millisecond is not after now's.
-	return !r.ExpiresAt.IsZero() && r.ExpiresAt.UnixMilli() <= now.UnixMilli()
+	// its Unix millisecond is not after now's. Seconds first: UnixMilli
+	// overflows for far-future instants some callers use as "never".
+	if r.ExpiresAt.IsZero() {
+		return false
+	}
+	if es, ns := r.ExpiresAt.Unix(), now.Unix(); es != ns {
+		return es < ns
+	}
+	return r.ExpiresAt.Nanosecond()/1e6 <= now.Nanosecond()/1e6
 }
 
 // Store is a session store.
@@ -75,10 +82,13 @@ type Entry struct {
 	Record Record
 }
 
-// SetterAt is implemented by stores whose Set reads a clock (memstore). A
-// caller that has read the clock for the same write (the router, to decide
-// whether the write is a delete) passes its reading, so the write costs one
-// clock read and caller and store agree on whether rec has expired.
+// SetterAt is implemented by stores that can judge a Set by the caller's
+// clock reading instead of their own (memstore does). A caller that has read
+// the clock for the same write (the router, to decide whether the write is a
+// delete) passes its reading, so the write costs one clock read and caller
+// and store agree on whether rec has expired. The caller's clock should be
+// the one the store reads otherwise: reads, tombstones and sweeps still use
+// the store's own.
 type SetterAt interface {
 	// SetAt is Set judged at now instead of the store's clock: rec expired
 	// at now (Record.Expired) deletes, a stored record expired at now counts

@@ -19,6 +19,9 @@ func TestRecordExpired(t *testing.T) {
 		{"exactly now", now, true},
 		{"start of now's millisecond", now.Truncate(time.Millisecond), true},
 		{"in the past", now.Add(-time.Second), true},
+		{"far future (UnixMilli would overflow)", time.Unix(1<<62, 0), false},
+		{"latest time.Time", time.Unix(1<<63-62135596801, 999999999), false},
+		{"long ago", time.Date(1, 1, 1, 0, 0, 0, 1, time.UTC), true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -164,9 +164,11 @@ func TestHeartbeaterTriggerAndErrors(t *testing.T) {
 	eventually(t, 2*time.Second, "first beat", func() bool { return calls.Load() == 1 })
 	h.Trigger()
 	eventually(t, 2*time.Second, "triggered beat", func() bool { return calls.Load() == 2 })
+	// Collect runs before the publish, so the triggered beat may still be
+	// publishing and fail too: at least one failure, not exactly one.
 	m.SetError("LOADING")
 	h.Trigger()
-	eventually(t, 2*time.Second, "failed beat reported", func() bool { return errs.Load() == 1 })
+	eventually(t, 2*time.Second, "failed beat reported", func() bool { return errs.Load() >= 1 })
 	m.SetError("")
 }
 

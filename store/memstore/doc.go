@@ -4,8 +4,9 @@
 // A [Store] keeps records in memory, split into independently locked shards
 // (64 by default, chosen by xxhash of the id) so goroutines working on
 // different sessions rarely wait for each other. It implements
-// [store.Store], [store.Versioned] and [store.Scanner] with exactly the
-// semantics documented in package store: absolute expiries kept to the
+// [store.Store], [store.Versioned], [store.Scanner] and [store.SetterAt]
+// with exactly the semantics documented in package store: absolute expiries
+// kept to the
 // millisecond, versioned compare-and-set, tombstones that keep a deleted
 // session deleted until their until, and scans that see only live sessions.
 //

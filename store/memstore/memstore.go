@@ -19,7 +19,8 @@ var (
 )
 
 // Store is an in-process session store. It implements [store.Store],
-// [store.Versioned] and [store.Scanner] and is safe for concurrent use. The
+// [store.Versioned], [store.Scanner] and [store.SetterAt] and is safe for
+// concurrent use. The
 // zero value is not usable; call [New]. Call [Store.Close] when done with it
 // to stop its sweeper goroutine.
 type Store struct {

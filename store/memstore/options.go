@@ -42,8 +42,10 @@ func defaultOptions() options {
 	}
 }
 
-// WithClock sets the clock the store judges expiry by. Tests pass a fake
-// clock and call [Store.Sweep] themselves. A nil clock means time.Now. The
+// WithClock sets the clock the store judges expiry by, except in [Store.SetAt],
+// which takes the caller's reading (the Migrator passes its own clock's:
+// give both the same clock). Tests pass a fake clock and call [Store.Sweep]
+// themselves. A nil clock means time.Now. The
 // background sweeper's interval is always measured in real time; only its
 // notion of "expired" comes from the clock.
 func WithClock(now func() time.Time) Option {

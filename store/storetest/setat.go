@@ -6,9 +6,9 @@ import (
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
-// setAtTests run only on stores that implement store.SetterAt. Each passes a
-// clock reading far from the store's own, so a store that ignored it would
-// fail.
+// setAtTests run only on stores that implement store.SetterAt. All but
+// StoresLive pass a clock reading far from the store's own, so a store that
+// ignored it fails them.
 var setAtTests = []test{
 	{"StoresLive", testSetAtStoresLive},
 	{"ExpiredAtNowDeletes", testSetAtExpiredDeletes},

@@ -93,7 +93,7 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"scan-ignores-stop", []string{"Scan/StopScan"}},
 		{"scan-wraps-error", []string{"Scan/CallbackErrorUnwrapped"}},
 		{"scan-ignores-ctx", []string{"Scan/CanceledBeforeScan", "Scan/CanceledDuringScan"}},
-		{"setat-ignores-now", []string{"SetAt/ExpiredAtNowDeletes", "SetAt/ZeroExpiryFromNow"}},
+		{"setat-ignores-now", []string{"SetAt/ExpiredAtNowDeletes", "SetAt/ZeroExpiryFromNow", "SetAt/ExpiryWithinNowsMillisecond"}},
 		{"config-zero-max-ttl", nil},
 		{"config-advance-without-now", nil},
 	}
