@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -55,25 +56,25 @@ func (h *harness) advance(d time.Duration) {
 	}
 }
 
-// versioned returns the store as a store.Versioned or skips the test.
-func (h *harness) versioned() store.Versioned {
+// capability returns the store as a T (an optional interface) or skips the
+// test.
+func capability[T any](h *harness) T {
 	h.Helper()
-	v, ok := h.s.(store.Versioned)
+	v, ok := h.s.(T)
 	if !ok {
-		h.Skipf("storetest: %T does not implement store.Versioned", h.s)
+		h.Skipf("storetest: %T does not implement %v", h.s, reflect.TypeFor[T]())
 	}
 	return v
 }
 
+// versioned returns the store as a store.Versioned or skips the test.
+func (h *harness) versioned() store.Versioned { return capability[store.Versioned](h) }
+
 // scanner returns the store as a store.Scanner or skips the test.
-func (h *harness) scanner() store.Scanner {
-	h.Helper()
-	sc, ok := h.s.(store.Scanner)
-	if !ok {
-		h.Skipf("storetest: %T does not implement store.Scanner", h.s)
-	}
-	return sc
-}
+func (h *harness) scanner() store.Scanner { return capability[store.Scanner](h) }
+
+// setterAt returns the store as a store.SetterAt or skips the test.
+func (h *harness) setterAt() store.SetterAt { return capability[store.SetterAt](h) }
 
 // rec builds a record expiring ttl from now. The expiry keeps its
 // sub-millisecond part on purpose: stores must truncate it.

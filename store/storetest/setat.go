@@ -16,16 +16,6 @@ var setAtTests = []test{
 	{"ExpiryWithinNowsMillisecond", testSetAtSameMillisecond},
 }
 
-// setterAt returns the store as a store.SetterAt or skips the test.
-func (h *harness) setterAt() store.SetterAt {
-	h.Helper()
-	sa, ok := h.s.(store.SetterAt)
-	if !ok {
-		h.Skipf("storetest: %T does not implement store.SetterAt", h.s)
-	}
-	return sa
-}
-
 func (h *harness) setAt(id string, rec store.Record, now time.Time) {
 	h.Helper()
 	if err := h.setterAt().SetAt(h.ctx, id, rec, now); err != nil {
