@@ -49,35 +49,31 @@ func TestWriteReadsTheClockOnce(t *testing.T) {
 // millisecond, so a Set whose expiry falls later in the current millisecond
 // is a delete. The router must judge it so too: were it to call it live, the
 // local store would drop the session without the router mirroring the
-// delete, and the distributed copy would outlive the logout.
+// delete, and the distributed copy would outlive the logout. The expiry may
+// be the caller's or, for a zero one, now+MaxTTL with a MaxTTL under 1ms.
 func TestExpiryWithinTheMillisecondIsADelete(t *testing.T) {
-	f := newFixture(t, nil)
-	set(t, Dual(f.core), "a", rec("a")) // in both stores, as before a rollback
-	old, _ := get(t, f.inner, "a")
+	now := epoch.Add(time.Minute + 200*time.Microsecond)
+	tests := []struct {
+		name   string
+		maxTTL time.Duration
+		rec    store.Record
+	}{
+		{"explicit expiry", 0, store.Record{Data: []byte("b"), ExpiresAt: now.Add(500 * time.Microsecond)}},
+		{"zero expiry, MaxTTL 500µs", 500 * time.Microsecond, store.Record{Data: []byte("b")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.MaxTTL = tt.maxTTL })
+			set(t, Dual(f.core), "a", rec("a")) // in both stores, as before a rollback
+			old, _ := get(t, f.inner, "a")
 
-	f.clock.Set(epoch.Add(time.Minute + 200*time.Microsecond))
-	exp := f.clock.Now().Add(500 * time.Microsecond) // same millisecond
-	set(t, Local(f.core), "a", store.Record{Data: []byte("b"), ExpiresAt: exp})
-	f.flush()
+			f.clock.Set(now)
+			set(t, Local(f.core), "a", tt.rec)
+			f.flush()
 
-	wantMissing(t, f.local, "local store", "a")
-	wantMissing(t, f.inner, "distributed store", "a")
-	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
-}
-
-// TestZeroExpiryBelowAMillisecond: with a MaxTTL under a millisecond a write
-// with no expiry may expire within the current millisecond; the router must
-// judge it a delete as the store does, and mirror it.
-func TestZeroExpiryBelowAMillisecond(t *testing.T) {
-	f := newFixture(t, func(c *Config) { c.MaxTTL = 500 * time.Microsecond })
-	set(t, Dual(f.core), "a", rec("a"))
-	old, _ := get(t, f.inner, "a")
-
-	f.clock.Set(epoch.Add(time.Minute + 200*time.Microsecond))
-	set(t, Local(f.core), "a", store.Record{Data: []byte("b")}) // expires at +700µs
-	f.flush()
-
-	wantMissing(t, f.local, "local store", "a")
-	wantMissing(t, f.inner, "distributed store", "a")
-	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
+			wantMissing(t, f.local, "local store", "a")
+			wantMissing(t, f.inner, "distributed store", "a")
+			wantTombstone(t, f.inner, "distributed store", "a", old.Version)
+		})
+	}
 }

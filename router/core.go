@@ -226,10 +226,7 @@ func (c *Core) MarkUnsynced(id string) {
 // version, leaving a tombstone until until (zero: TombstoneTTL from now). A
 // write newer than version is never affected.
 func (c *Core) MarkDeleted(id string, version uint64, until time.Time) {
-	if now := c.now(); until.IsZero() || (store.Record{ExpiresAt: until}).Expired(now) {
-		until = now.Add(c.cfg.TombstoneTTL)
-	}
-	c.markDelete(id, version, until, true)
+	c.markDelete(id, version, c.liveUntil(until), true)
 }
 
 // DistributedOK tells the Core that the distributed store just took a write
@@ -288,6 +285,16 @@ func (c *Core) setLocal(ctx context.Context, id string, rec store.Record, now ti
 		return c.localAt.SetAt(ctx, id, rec, now)
 	}
 	return c.local.Set(ctx, id, rec)
+}
+
+// liveUntil returns until for a tombstone, or now+TombstoneTTL when until is
+// zero or already past by the stores' millisecond rule (Record.Expired): a
+// tombstone they would drop at once protects nothing.
+func (c *Core) liveUntil(until time.Time) time.Time {
+	if now := c.now(); until.IsZero() || (store.Record{ExpiresAt: until}).Expired(now) {
+		return now.Add(c.cfg.TombstoneTTL)
+	}
+	return until
 }
 
 // tombstoneUntil is when a delete's tombstone may go: the session's own

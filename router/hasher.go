@@ -102,12 +102,7 @@ func (h *Hasher) sumShortSalt(id string) uint64 {
 		v3 = round(v3, le64(p[16:]))
 		v4 = round(v4, le64(p[24:]))
 	}
-	acc := bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
-	acc = mergeRound(acc, v1)
-	acc = mergeRound(acc, v2)
-	acc = mergeRound(acc, v3)
-	acc = mergeRound(acc, v4)
-	acc += uint64(len(h.salt) + len(id))
+	acc := mergeLanes(v1, v2, v3, v4) + uint64(len(h.salt)+len(id))
 	return tail(acc, p)
 }
 
@@ -139,11 +134,7 @@ func (h *Hasher) sumAny(id string) uint64 {
 			v3 = round(v3, word(i+16))
 			v4 = round(v4, word(i+24))
 		}
-		acc = bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
-		acc = mergeRound(acc, v1)
-		acc = mergeRound(acc, v2)
-		acc = mergeRound(acc, v3)
-		acc = mergeRound(acc, v4)
+		acc = mergeLanes(v1, v2, v3, v4)
 	} else {
 		acc = prime5
 	}
@@ -171,7 +162,7 @@ func (h *Hasher) sumAny(id string) uint64 {
 // tail finishes XXH64 over the last bytes of input, all in p.
 func tail(acc uint64, p string) uint64 {
 	for ; len(p) >= 8; p = p[8:] {
-		acc ^= round(0, le64(p[0:]))
+		acc ^= round(0, le64(p))
 		acc = bits.RotateLeft64(acc, 27)*prime1 + prime4
 	}
 	if len(p) >= 4 {
@@ -223,6 +214,15 @@ func round(acc, input uint64) uint64 {
 	acc += input * prime2
 	acc = bits.RotateLeft64(acc, 31)
 	return acc * prime1
+}
+
+// mergeLanes folds the four stripe accumulators into one.
+func mergeLanes(v1, v2, v3, v4 uint64) uint64 {
+	acc := bits.RotateLeft64(v1, 1) + bits.RotateLeft64(v2, 7) + bits.RotateLeft64(v3, 12) + bits.RotateLeft64(v4, 18)
+	acc = mergeRound(acc, v1)
+	acc = mergeRound(acc, v2)
+	acc = mergeRound(acc, v3)
+	return mergeRound(acc, v4)
 }
 
 func mergeRound(acc, val uint64) uint64 {

@@ -129,13 +129,7 @@ func (w *writer) apply(ctx context.Context, id string) error {
 			// Local no longer has it: it expired (a delete would have
 			// replaced the entry). Make sure no older copy outlives it.
 			applied = e.version
-			// Judged as the stores judge it (to the millisecond): a
-			// tombstone they would drop at once protects nothing.
-			until := e.until
-			if now := c.now(); (store.Record{ExpiresAt: until}).Expired(now) {
-				until = now.Add(c.cfg.TombstoneTTL)
-			}
-			err = c.dist.DeleteVersion(actx, id, e.version, until)
+			err = c.dist.DeleteVersion(actx, id, e.version, c.liveUntil(e.until))
 		}
 	}
 	c.obs.AsyncApplied(err)

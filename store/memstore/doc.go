@@ -6,9 +6,9 @@
 // different sessions rarely wait for each other. It implements
 // [store.Store], [store.Versioned], [store.Scanner] and [store.SetterAt]
 // with exactly the semantics documented in package store: absolute expiries
-// kept to the
-// millisecond, versioned compare-and-set, tombstones that keep a deleted
-// session deleted until their until, and scans that see only live sessions.
+// kept to the millisecond, versioned compare-and-set, tombstones that keep a
+// deleted session deleted until their until, and scans that see only live
+// sessions.
 //
 // # Ownership of bytes
 //

@@ -20,9 +20,8 @@ var (
 
 // Store is an in-process session store. It implements [store.Store],
 // [store.Versioned], [store.Scanner] and [store.SetterAt] and is safe for
-// concurrent use. The
-// zero value is not usable; call [New]. Call [Store.Close] when done with it
-// to stop its sweeper goroutine.
+// concurrent use. The zero value is not usable; call [New]. Call
+// [Store.Close] when done with it to stop its sweeper goroutine.
 type Store struct {
 	shards   []shard
 	mask     uint64
