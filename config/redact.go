@@ -1,9 +1,14 @@
 package config
 
-import "slices"
+import (
+	"slices"
 
-// RedactedValue replaces secrets in [Config.Redacted].
-const RedactedValue = "REDACTED"
+	"github.com/sessionmigrate/sessionmigrate/redact"
+)
+
+// RedactedValue replaces secrets in [Config.Redacted]: [redact.Secret],
+// the one form every printed secret takes.
+const RedactedValue = redact.Secret
 
 // Redacted returns a deep copy of c safe to print or log: the password, if
 // any, is replaced by RedactedValue. The password file's path is kept (it is

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/redact"
 	"github.com/sessionmigrate/sessionmigrate/router"
 )
 
@@ -20,17 +18,16 @@ const maxIDBytes = 4096
 
 // Stores a session is read from or written to, in route output.
 const (
-	storeLocal       = "local"
-	storeDist        = "distributed"
-	storeDistAsync   = "distributed-async"
-	redactedIDPrefix = "h:"
+	storeLocal     = "local"
+	storeDist      = "distributed"
+	storeDistAsync = "distributed-async"
 )
 
 // routeView is the output of `migratectl route`.
 type routeView struct {
-	// Session is the redacted session id: "h:" and the first 12 hex digits
-	// of HMAC-SHA256(key = migration.salt, id). The id itself is never
-	// printed.
+	// Session is the redacted session id (redact.ID keyed with
+	// migration.salt: "h:" and 12 hex digits of HMAC-SHA256). The id itself
+	// is never printed.
 	Session string `json:"session"`
 	// Bucket is router.Bucket(salt, id), 0..9999.
 	Bucket uint32 `json:"bucket"`
@@ -111,7 +108,7 @@ func route(salt, id string, st control.State) (routeView, error) {
 		return routeView{}, failf("state percent: %v", err)
 	}
 	v := routeView{
-		Session: redactID(salt, id),
+		Session: redact.ID(salt, id),
 		Bucket:  router.Bucket(salt, id),
 		Cut:     cut,
 		Stage:   st.Stage,
@@ -135,14 +132,6 @@ func route(salt, id string, st control.State) (routeView, error) {
 		v.ReadsFrom, v.WritesTo = storeDist, []string{storeDist}
 	}
 	return v, nil
-}
-
-// redactID returns the printable stand-in for a session id: a keyed hash
-// prefix, stable for one salt, from which the id cannot be recovered.
-func redactID(salt, id string) string {
-	m := hmac.New(sha256.New, []byte(salt))
-	m.Write([]byte(id))
-	return redactedIDPrefix + hex.EncodeToString(m.Sum(nil))[:12]
 }
 
 // writeRoute is the table output of route.
