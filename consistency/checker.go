@@ -68,6 +68,14 @@ type Mismatch struct {
 	Kind                         Kind
 	Local, Distributed           store.Record
 	LocalFound, DistributedFound bool
+	// Tombstoned and TombstoneVersion report a tombstone in the
+	// distributed store (full diff only: the online checker reads with Get,
+	// which does not show tombstones).
+	Tombstoned       bool
+	TombstoneVersion uint64
+	// Evidence is set by the full diff for an Extra (EvidenceTombstone,
+	// EvidenceUnversioned or EvidenceOrphan).
+	Evidence string
 }
 
 // Config configures a Checker.

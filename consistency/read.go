@@ -1,0 +1,75 @@
+package consistency
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/store"
+)
+
+// readDist reads ids from the distributed store in one batch when it is a
+// store.BatchGetter, else with one Get each (then tombstones are not seen).
+// The read is bounded by timeout.
+func readDist(ctx context.Context, d store.Store, timeout time.Duration, ids []string) ([]store.Lookup, error) {
+	ctx, cancel := store.WithTimeout(ctx, timeout)
+	defer cancel()
+	if bg, ok := d.(store.BatchGetter); ok {
+		out, err := bg.GetMany(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("consistency: reading the distributed store: %w", err)
+		}
+		if len(out) != len(ids) {
+			return nil, fmt.Errorf("consistency: reading the distributed store: %d answers for %d ids", len(out), len(ids))
+		}
+		return out, nil
+	}
+	out := make([]store.Lookup, len(ids))
+	for i, id := range ids {
+		rec, found, err := d.Get(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("consistency: reading the distributed store: %w", err)
+		}
+		out[i] = store.Lookup{Record: rec, Found: found}
+	}
+	return out, nil
+}
+
+// readLocal reads ids from the local store, one Get each.
+func readLocal(ctx context.Context, l store.Store, ids []string) ([]store.Record, []bool, error) {
+	recs, found := make([]store.Record, len(ids)), make([]bool, len(ids))
+	for i, id := range ids {
+		var err error
+		if recs[i], found[i], err = l.Get(ctx, id); err != nil {
+			return nil, nil, fmt.Errorf("consistency: reading the local store: %w", err)
+		}
+	}
+	return recs, found, nil
+}
+
+// pacer holds a loop to rate items per second (0: no limit).
+type pacer struct {
+	rate  float64
+	start time.Time
+}
+
+func newPacer(rate float64) pacer { return pacer{rate: rate, start: time.Now()} }
+
+// wait returns once done items are within the rate, or ctx ends.
+func (p pacer) wait(ctx context.Context, done int64) error {
+	if p.rate <= 0 {
+		return nil
+	}
+	wait := time.Until(p.start.Add(time.Duration(float64(done) / p.rate * float64(time.Second))))
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
