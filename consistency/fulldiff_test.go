@@ -45,15 +45,15 @@ func TestLocalPassKinds(t *testing.T) {
 			want  consistency.Kind
 		}
 		plants := map[string]plant{
-			"same":          {record("x", 5), ptr(record("x", 5)), 0, consistency.Match},
-			"missing":       {record("x", 5), nil, 0, consistency.Missing},
-			"stale":         {record("new", 5), ptr(record("old", 4)), 0, consistency.Stale},
-			"data":          {record("x", 5), ptr(record("y", 5)), 0, consistency.Data},
-			"expiry":        {record("x", 5), &later, 0, consistency.Expiry},
-			"newer there":   {record("x", 5), ptr(record("y", 6)), 0, ""},
-			"deleted there": {record("x", 5), nil, 5, ""},
+			"same":                 {record("x", 5), ptr(record("x", 5)), 0, consistency.Match},
+			"missing":              {record("x", 5), nil, 0, consistency.Missing},
+			"stale":                {record("new", 5), ptr(record("old", 4)), 0, consistency.Stale},
+			"data":                 {record("x", 5), ptr(record("y", 5)), 0, consistency.Data},
+			"expiry":               {record("x", 5), &later, 0, consistency.Expiry},
+			"newer there":          {record("x", 5), ptr(record("y", 6)), 0, ""},
+			"deleted there":        {record("x", 5), nil, 5, ""},
 			"written after delete": {record("x", 7), nil, 5, consistency.Missing},
-			"in flight":     {record("x", 5), nil, 0, "skip"},
+			"in flight":            {record("x", 5), nil, 0, "skip"},
 		}
 		for id, p := range plants {
 			mustSet(t, local, id, p.local)
