@@ -70,7 +70,11 @@ func TestCompleteNeedsCleanDiff(t *testing.T) {
 	ctx := context.Background()
 	at100 := h.setState(control.StageRamp, 100)
 
-	if err := c.SetLastDiff(ctx, control.DiffResult{At: at100.Time.Add(time.Second), Checked: 10, Missing: 2}); err != nil {
+	diff := func(d control.DiffResult) control.DiffResult {
+		d.Stage, d.Percent, d.Epoch, d.Checked = control.StageRamp, 100, at100.Epoch, 10
+		return d
+	}
+	if err := c.SetLastDiff(ctx, diff(control.DiffResult{At: at100.Time.Add(time.Second), Missing: 2})); err != nil {
 		t.Fatal(err)
 	}
 	r := h.run("stage", "complete", "--reason", "done")
@@ -79,7 +83,7 @@ func TestCompleteNeedsCleanDiff(t *testing.T) {
 	}
 	oneLine(t, r, "2 missing")
 
-	if err := c.SetLastDiff(ctx, control.DiffResult{At: at100.Time.Add(-time.Hour), Clean: true, Checked: 10}); err != nil {
+	if err := c.SetLastDiff(ctx, diff(control.DiffResult{At: at100.Time.Add(-time.Hour), Clean: true})); err != nil {
 		t.Fatal(err)
 	}
 	r = h.run("stage", "complete", "--reason", "done")
@@ -88,7 +92,7 @@ func TestCompleteNeedsCleanDiff(t *testing.T) {
 	}
 	oneLine(t, r, "predates the current state")
 
-	if err := c.SetLastDiff(ctx, control.DiffResult{At: at100.Time.Add(time.Second), Clean: true, Checked: 10}); err != nil {
+	if err := c.SetLastDiff(ctx, diff(control.DiffResult{At: at100.Time.Add(time.Second), Clean: true})); err != nil {
 		t.Fatal(err)
 	}
 	h.ok("stage", "complete", "--reason", "done")

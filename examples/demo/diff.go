@@ -30,6 +30,7 @@ func (r *runner) diff(ctx context.Context) (control.DiffResult, error) {
 	}
 	var suspects []suspect
 	for _, in := range r.insts {
+		res.Participants = append(res.Participants, in.id)
 		var entries []store.Entry
 		// Collect first: no Redis call while the local store is scanning.
 		err := in.local.Scan(ctx, func(id string, rec store.Record) error {

@@ -214,7 +214,7 @@ func (r *runner) stepComplete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	res.Epoch, res.Actor = cur.Epoch, operator
+	res.Epoch, res.Stage, res.Percent, res.Actor = cur.Epoch, cur.Stage, cur.Percent, operator
 	if err := r.ctl.SetLastDiff(ctx, res); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}

@@ -17,12 +17,19 @@ type AuditEntry struct {
 	// At is when Redis appended the entry (from the stream ID, millisecond
 	// resolution, the Redis server's clock).
 	At time.Time `json:"at"`
-	// Kind is KindUpdate, KindRollback, KindResume or KindRepair.
+	// Kind is KindUpdate, KindRollback, KindResume, KindRepair or KindJob.
 	Kind string `json:"kind"`
-	// Epoch is the epoch the change wrote.
+	// Epoch is the epoch the change wrote (for a job event, the epoch in
+	// effect).
 	Epoch uint64 `json:"epoch"`
-	// State is the state written, with its actor, reason and rollback info.
+	// State is the state written, with its actor, reason and rollback info
+	// (zero for a job event).
 	State State `json:"state"`
+	// Force is true when the change was made with force (migratectl
+	// --force): a guard rail was overridden, or could have been.
+	Force bool `json:"force,omitempty"`
+	// Job is set for a job event (Kind KindJob).
+	Job *JobAudit `json:"job,omitempty"`
 	// Prev is the state replaced; nil for the first write and when the
 	// replaced value was corrupt (then PrevRaw holds it).
 	Prev *State `json:"prev,omitempty"`
@@ -67,10 +74,20 @@ func decodeAudit(m redis.XMessage) AuditEntry {
 		return s
 	}
 	e.Kind = field("kind")
+	e.Force = field("force") == "1"
 	if v, err := strconv.ParseUint(field("epoch"), 10, 64); err == nil {
 		e.Epoch = v
 	} else {
 		problems = append(problems, fmt.Sprintf("epoch: %v", err))
+	}
+	if e.Kind == KindJob {
+		j, err := decodeJobAudit(field("job"))
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("job: %v", err))
+		}
+		e.Job = &j
+		e.Problem = strings.Join(problems, "; ")
+		return e
 	}
 	s, err := decodeState([]byte(field("state")))
 	if err != nil {

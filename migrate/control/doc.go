@@ -39,13 +39,32 @@
 // when it trips; the call is idempotent, so every instance tripping on one
 // incident is harmless.
 //
+// # Jobs
+//
+// Work that must run where the local sessions live (backfill, the full
+// diff, repair) is requested here ([Client.RequestJob]) and run by every
+// instance live at the request (its participants; the Migrator's job
+// runner, package migrate). One job of a kind runs at a time. Each
+// participant records its progress and result as a [Part]; one
+// participant at a time leads the job ([Client.ClaimLead], a lease): it
+// scans the distributed store where the kind needs it, and ends the job
+// ([Client.EndJob]; the first end wins) when every part is done, when a
+// participant leaves mid-job (its heartbeat expires: the job ends partial,
+// saying who left and what was left undone), or on a cancel request
+// ([Client.CancelJob]). A job nobody is left to end is ended by the next
+// request of its kind, or by [Client.Reap]. Requests, cancels and ends are
+// audited with their actor and reason ([AuditEntry.Job]) and announced on
+// [Client.JobChannel]; instances poll [Client.ActiveJobs].
+//
 // # Rules
 //
 // Stage order is enforced by the caller (migratectl), with
 // [CheckTransition] and [Client.CheckTransition]: forward one stage at a
-// time, complete only from ramp 100% after a clean diff
-// ([Client.SetLastDiff]), never out of complete without force. Refusals wrap
-// [ErrRefused].
+// time, complete only from ramp 100% after a clean diff of every live
+// instance taken at ramp 100% under the current state ([Client.SetLastDiff],
+// written by the diff job), never out of complete without force. Refusals
+// wrap [ErrRefused]. A change made with force is recorded as such in the
+// audit stream ([Client.UpdateForced], [RollbackRequest.Force]).
 //
 // # Keys
 //
@@ -58,4 +77,10 @@
 //	{sessionmigrate}:lastdiff   the newest diff result (string, JSON)
 //	{sessionmigrate}:instances  live instances (sorted set, by expiry)
 //	{sessionmigrate}:instance:ID  one instance's heartbeat (string, JSON, TTL)
+//	{sessionmigrate}:jobs       jobs by request time (sorted set)
+//	{sessionmigrate}:jobs:active:KIND  the running job of a kind
+//	{sessionmigrate}:jobs:changes  the job channel ("requested ID", ...)
+//	{sessionmigrate}:job:ID     the job as requested (string, JSON, TTL)
+//	{sessionmigrate}:job:ID:end, :cancel, :phase, :lead, :scan,
+//	  :part:INSTANCE, :blob:NAME  how it goes (TTL DefaultJobTTL)
 package control

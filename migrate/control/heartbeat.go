@@ -44,9 +44,31 @@ type Heartbeat struct {
 	// LastStateError reports a control state the instance could not apply
 	// ("unknown or corrupt state, kept last good"), empty when none.
 	LastStateError string `json:"last_state_error,omitempty"`
+	// Unsynced is the instance's repair backlog: sessions whose
+	// distributed copy may be behind local (failed or pending writes).
+	Unsynced int `json:"unsynced"`
+	// AsyncDropped counts async distributed writes a full queue refused
+	// since the instance started (each left its session unsynced).
+	AsyncDropped uint64 `json:"async_dropped"`
+	// LastDiff is the instance's part of the newest diff it ran, nil
+	// before its first.
+	LastDiff *InstanceDiff `json:"last_diff,omitempty"`
 	// At is when the heartbeat was taken; PublishHeartbeat fills a zero At
 	// from the clock.
 	At time.Time `json:"at"`
+}
+
+// InstanceDiff is one instance's part of a diff, as its heartbeat reports
+// it: how many of its local sessions the distributed store held.
+type InstanceDiff struct {
+	Job string    `json:"job"`
+	At  time.Time `json:"at"`
+	// Checked counts the local sessions compared; InDistributed those the
+	// distributed store held live (the instance's sessions in Redis).
+	Checked       int64 `json:"checked"`
+	InDistributed int64 `json:"in_distributed"`
+	// Mismatches counts confirmed mismatches by kind (DiffKinds).
+	Mismatches map[string]int64 `json:"mismatches,omitempty"`
 }
 
 // GuardStatus is the automatic-rollback guard of one instance.
@@ -150,8 +172,8 @@ func (c *Client) Instances(ctx context.Context) ([]Heartbeat, error) {
 			gone = append(gone, ids[i])
 			continue
 		}
-		var hb Heartbeat
-		if err := json.Unmarshal([]byte(s), &hb); err != nil {
+		hb, err := decodeHeartbeat([]byte(s))
+		if err != nil {
 			c.log.Warn("undecodable instance heartbeat", "instance", ids[i], "err", err)
 			continue
 		}
@@ -177,4 +199,22 @@ func (c *Client) prune(ctx context.Context, ids []string) {
 	if err := pruneScript.Run(ctx, c.rdb, keys, args...).Err(); err != nil {
 		c.log.Warn("pruning expired instances", "err", err)
 	}
+}
+
+// decodeHeartbeat parses a stored heartbeat. Failures wrap ErrCorruptState.
+func decodeHeartbeat(b []byte) (Heartbeat, error) {
+	var hb Heartbeat
+	if err := json.Unmarshal(b, &hb); err != nil {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat: %v", ErrCorruptState, err)
+	}
+	switch {
+	case hb.InstanceID == "" || len(hb.InstanceID) > maxInstanceIDBytes:
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat: instance id of %d bytes", ErrCorruptState, len(hb.InstanceID))
+	case hb.LocalSessions < 0 || hb.Unsynced < 0:
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat: negative count", ErrCorruptState)
+	}
+	if d := hb.LastDiff; d != nil && (d.Checked < 0 || d.InDistributed < 0) {
+		return Heartbeat{}, fmt.Errorf("%w: heartbeat: negative diff count", ErrCorruptState)
+	}
+	return hb, nil
 }

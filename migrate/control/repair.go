@@ -33,7 +33,7 @@ func (c *Client) Repair(ctx context.Context, next State) (State, error) {
 		if err != nil {
 			return State{}, fmt.Errorf("control: repair: %w", err)
 		}
-		s, err := c.write(ctx, st, next, max(epoch, next.Epoch)+1, KindRepair)
+		s, err := c.write(ctx, st, next, max(epoch, next.Epoch)+1, audit{kind: KindRepair})
 		if errors.Is(err, ErrConflict) {
 			continue
 		}

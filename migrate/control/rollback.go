@@ -53,7 +53,7 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (State, erro
 	if req.Reason == "" {
 		return State{}, invalid("rollback: reason is empty")
 	}
-	return c.apply(ctx, "rollback", KindRollback, func(cur State) (State, error) {
+	return c.apply(ctx, "rollback", audit{kind: KindRollback, force: req.Force}, func(cur State) (State, error) {
 		if cur.Tripped() && stageRank(cur.Stage) <= stageRank(req.To) {
 			return State{}, ErrNoChange
 		}
@@ -88,7 +88,7 @@ func (c *Client) Rollback(ctx context.Context, req RollbackRequest) (State, erro
 // [KindResume]. It returns an error wrapping ErrRefused when the state is
 // not rolled back (another operator may have resumed already).
 func (c *Client) Resume(ctx context.Context, actor, reason string) (State, error) {
-	return c.apply(ctx, "resume", KindResume, func(cur State) (State, error) {
+	return c.apply(ctx, "resume", audit{kind: KindResume}, func(cur State) (State, error) {
 		if !cur.Tripped() {
 			return State{}, refused("nothing to resume: the state (%s) is not rolled back", cur)
 		}

@@ -3,6 +3,8 @@ package control
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -71,8 +73,10 @@ func rollbackCause(r *RollbackInfo) string {
 // [CheckTransition] and, for a move to complete without force, the gates
 // that need Redis:
 //
-//   - a diff must have been recorded ([Client.SetLastDiff]), be clean, and
-//     have finished after the current state took effect (cur.Time);
+//   - the last diff ([Client.LastDiff]) must be clean, cover every
+//     instance that took part (not partial), have been taken at ramp 100%
+//     under the current state (its epoch: no change since it was
+//     requested), and every instance live now must have taken part;
 //   - with Options.DrainWindow set, the state must have been ramp 100% for
 //     at least that long.
 //
@@ -89,21 +93,48 @@ func (c *Client) CheckTransition(ctx context.Context, cur State, nextStage strin
 	if err != nil {
 		return fmt.Errorf("control: check transition: %w", err)
 	}
-	switch {
-	case !found:
-		return refused("no diff has been recorded: run a full diff at ramp 100%% before complete, or use force")
-	case !d.Clean:
-		return refused("the last diff (%s) found %d missing and %d mismatched sessions: repair and diff again, or use force",
-			d.At.Format(time.RFC3339), d.Missing, d.Mismatched)
-	case d.At.Before(cur.Time):
-		return refused("the last diff (%s) predates the current state (%s since %s): diff again, or use force",
-			d.At.Format(time.RFC3339), cur, cur.Time.Format(time.RFC3339))
+	if err := c.checkDiff(ctx, cur, d, found); err != nil {
+		return err
 	}
 	if w := c.opts.DrainWindow; w > 0 {
 		if in := c.now().Sub(cur.Time); in < w {
 			return refused("the drain window has not passed: ramp 100%% for %s of %s (%s left), or use force",
 				in.Round(time.Second), w, (w - in).Round(time.Second))
 		}
+	}
+	return nil
+}
+
+// checkDiff applies the clean-diff gate of complete to the last diff d.
+func (c *Client) checkDiff(ctx context.Context, cur State, d DiffResult, found bool) error {
+	at := func() string { return d.At.Format(time.RFC3339) }
+	switch {
+	case !found:
+		return refused("no diff has been recorded: run a full diff at ramp 100%% (migratectl diff --wait) before complete, or use force")
+	case d.Partial:
+		return refused("the last diff (%s) is partial: %s; diff again, or use force", at(), d.Incomplete)
+	case !d.Clean:
+		return refused("the last diff (%s) found %d missing, %d mismatched and %d extra sessions: repair and diff again, or use force",
+			at(), d.Missing, d.Mismatched, d.Extra)
+	case d.Stage != StageRamp || d.Percent != 100:
+		return refused("the last diff (%s) was taken at %s %g%%, not at ramp 100%%: diff again, or use force", at(), d.Stage, d.Percent)
+	case d.Epoch != cur.Epoch || d.At.Before(cur.Time):
+		return refused("the last diff (%s, epoch %d) predates the current state (%s since %s): diff again, or use force",
+			at(), d.Epoch, cur, cur.Time.Format(time.RFC3339))
+	}
+	live, err := c.Instances(ctx)
+	if err != nil {
+		return fmt.Errorf("control: check transition: %w", err)
+	}
+	var missed []string
+	for _, hb := range live {
+		if !slices.Contains(d.Participants, hb.InstanceID) {
+			missed = append(missed, hb.InstanceID)
+		}
+	}
+	if len(missed) > 0 {
+		return refused("instance %s did not take part in the last diff (%s): its local sessions were not compared; diff again, or use force",
+			strings.Join(missed, ", "), at())
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -102,6 +103,31 @@ func TestClientCheckTransitionDiffGate(t *testing.T) {
 	ctx := context.Background()
 	rampAt := clock.Now()
 	cur := State{Stage: StageRamp, Percent: 100, Epoch: 9, Time: rampAt}
+	live := func(t *testing.T, ids ...string) {
+		t.Helper()
+		for _, id := range ids {
+			if err := c.PublishHeartbeat(ctx, Heartbeat{InstanceID: id}, time.Hour); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// good is a clean diff at ramp 100 under cur, by instances a and b.
+	good := func() DiffResult {
+		return DiffResult{Clean: true, Checked: 10, Stage: StageRamp, Percent: 100, Epoch: 9, Participants: []string{"a", "b"}, Instances: 2}
+	}
+	set := func(d DiffResult) func(t *testing.T) {
+		return func(t *testing.T) {
+			t.Helper()
+			if err := c.SetLastDiff(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	with := func(edit func(*DiffResult)) DiffResult {
+		d := good()
+		edit(&d)
+		return d
+	}
 
 	steps := []struct {
 		name  string
@@ -113,17 +139,18 @@ func TestClientCheckTransitionDiffGate(t *testing.T) {
 		{"no diff, forced", func(*testing.T) {}, true, ""},
 		{"dirty diff", func(t *testing.T) {
 			clock.Advance(time.Minute)
-			if err := c.SetLastDiff(ctx, DiffResult{Checked: 10, Missing: 2, Mismatched: 1}); err != nil {
-				t.Fatal(err)
-			}
-		}, false, "found 2 missing and 1 mismatched"},
-		{"diff older than the state", func(t *testing.T) {
-			if err := c.SetLastDiff(ctx, DiffResult{At: rampAt.Add(-time.Second), Clean: true, Checked: 10}); err != nil {
-				t.Fatal(err)
-			}
-		}, false, "predates the current state"},
+			set(with(func(d *DiffResult) { d.Clean, d.Missing, d.Mismatched, d.Extra = false, 2, 1, 3 }))(t)
+		}, false, "found 2 missing, 1 mismatched and 3 extra"},
+		{"partial diff", set(with(func(d *DiffResult) { d.Clean, d.Partial, d.Incomplete = false, true, "instance b left" })), false, "partial: instance b left"},
+		{"diff at ramp 50", set(with(func(d *DiffResult) { d.Percent = 50 })), false, "taken at ramp 50%, not at ramp 100%"},
+		{"diff under an older epoch", set(with(func(d *DiffResult) { d.Epoch = 8 })), false, "predates the current state"},
+		{"diff older than the state", set(with(func(d *DiffResult) { d.At = rampAt.Add(-time.Second) })), false, "predates the current state"},
+		{"a live instance took no part", func(t *testing.T) {
+			set(good())(t)
+			live(t, "a", "b", "c")
+		}, false, "instance c did not take part"},
 		{"clean diff inside the drain window", func(t *testing.T) {
-			if err := c.SetLastDiff(ctx, DiffResult{Clean: true, Checked: 10}); err != nil {
+			if err := c.RemoveHeartbeat(ctx, "c"); err != nil {
 				t.Fatal(err)
 			}
 		}, false, "drain window has not passed"},
@@ -173,7 +200,8 @@ func TestLastDiff(t *testing.T) {
 	if _, found, err := c.LastDiff(ctx); err != nil || found {
 		t.Fatalf("got found %v, err %v, want false, nil", found, err)
 	}
-	in := DiffResult{Epoch: 4, Clean: true, Checked: 1000, Extra: 3, Instances: 2, Actor: "ann"}
+	in := DiffResult{Epoch: 4, Stage: StageRamp, Percent: 100, Clean: true, Checked: 1000, Instances: 2, Actor: "ann",
+		Participants: []string{"a", "b"}, Kinds: map[string]int64{"missing": 0}, Job: "diff-1"}
 	if err := c.SetLastDiff(ctx, in); err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +210,11 @@ func TestLastDiff(t *testing.T) {
 		t.Fatalf("got found %v, err %v, want true, nil", found, err)
 	}
 	in.At = clock.Now()
-	if got != in {
+	if !reflect.DeepEqual(got, in) {
 		t.Fatalf("got %+v, want %+v", got, in)
 	}
-	for _, bad := range []DiffResult{{Clean: true, Missing: 1}, {Clean: true, Mismatched: 1}, {Checked: -1}} {
+	for _, bad := range []DiffResult{{Clean: true, Missing: 1}, {Clean: true, Mismatched: 1}, {Clean: true, Extra: 1},
+		{Clean: true, Partial: true}, {Checked: -1}, {Kinds: map[string]int64{"weird": 1}}, {Kinds: map[string]int64{"stale": -1}}, {Job: "a b"}} {
 		if err := c.SetLastDiff(ctx, bad); !errors.Is(err, ErrInvalid) {
 			t.Errorf("SetLastDiff(%+v) = %v, want ErrInvalid", bad, err)
 		}

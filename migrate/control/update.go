@@ -25,7 +25,7 @@ const (
 // KEYS[1] state, KEYS[2] audit stream.
 // ARGV[1] "1" if the state must be absent, else "0"; ARGV[2] expected value;
 // ARGV[3] new value; ARGV[4] new epoch; ARGV[5] audit kind; ARGV[6] audit
-// MAXLEN; ARGV[7] change channel.
+// MAXLEN; ARGV[7] change channel; ARGV[8] "1" if made with force.
 var casScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if ARGV[1] == '1' then
@@ -34,8 +34,12 @@ elseif cur ~= ARGV[2] then
   return 0
 end
 redis.call('SET', KEYS[1], ARGV[3])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*',
-  'kind', ARGV[5], 'epoch', ARGV[4], 'state', ARGV[3], 'prev', cur or '')
+local entry = {'kind', ARGV[5], 'epoch', ARGV[4], 'state', ARGV[3], 'prev', cur or ''}
+if ARGV[8] == '1' then
+  table.insert(entry, 'force')
+  table.insert(entry, '1')
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', unpack(entry))
 redis.call('PUBLISH', ARGV[7], ARGV[4])
 return 1
 `)
@@ -92,6 +96,17 @@ func (c *Client) load(ctx context.Context) (State, stored, error) {
 // notice happen atomically. Update does not enforce stage order; see
 // [CheckTransition].
 func (c *Client) Update(ctx context.Context, expectEpoch uint64, next State) (State, error) {
+	return c.update(ctx, expectEpoch, next, audit{kind: KindUpdate})
+}
+
+// UpdateForced is Update for a change made with force (migratectl
+// --force): the audit entry records it ([AuditEntry.Force]), so history
+// shows every override.
+func (c *Client) UpdateForced(ctx context.Context, expectEpoch uint64, next State) (State, error) {
+	return c.update(ctx, expectEpoch, next, audit{kind: KindUpdate, force: true})
+}
+
+func (c *Client) update(ctx context.Context, expectEpoch uint64, next State, a audit) (State, error) {
 	cur, st, err := c.load(ctx)
 	if err != nil {
 		return State{}, fmt.Errorf("control: update: %w", err)
@@ -99,7 +114,7 @@ func (c *Client) Update(ctx context.Context, expectEpoch uint64, next State) (St
 	if cur.Epoch != expectEpoch {
 		return State{}, fmt.Errorf("control: update: %w: expected epoch %d, stored epoch is %d", ErrConflict, expectEpoch, cur.Epoch)
 	}
-	s, err := c.write(ctx, st, next, cur.Epoch+1, KindUpdate)
+	s, err := c.write(ctx, st, next, cur.Epoch+1, a)
 	if err != nil {
 		return State{}, fmt.Errorf("control: update: %w", err)
 	}
@@ -115,12 +130,18 @@ func (c *Client) Update(ctx context.Context, expectEpoch uint64, next State) (St
 // with errors.Is (ErrRefused, ...). The written change is audited as
 // [KindUpdate].
 func (c *Client) Apply(ctx context.Context, fn func(cur State) (State, error)) (State, error) {
-	return c.apply(ctx, "apply", KindUpdate, fn)
+	return c.apply(ctx, "apply", audit{kind: KindUpdate}, fn)
 }
 
-// apply implements Apply for any audit kind; op names the operation in
+// audit is how a write is recorded in the audit stream.
+type audit struct {
+	kind  string
+	force bool
+}
+
+// apply implements Apply for any audit record; op names the operation in
 // error messages.
-func (c *Client) apply(ctx context.Context, op, kind string, fn func(cur State) (State, error)) (State, error) {
+func (c *Client) apply(ctx context.Context, op string, a audit, fn func(cur State) (State, error)) (State, error) {
 	for attempt := range c.opts.ApplyRetries {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -138,7 +159,7 @@ func (c *Client) apply(ctx context.Context, op, kind string, fn func(cur State) 
 		if err != nil {
 			return State{}, err
 		}
-		s, err := c.write(ctx, st, next, cur.Epoch+1, kind)
+		s, err := c.write(ctx, st, next, cur.Epoch+1, a)
 		if errors.Is(err, ErrConflict) {
 			continue
 		}
@@ -153,7 +174,7 @@ func (c *Client) apply(ctx context.Context, op, kind string, fn func(cur State) 
 // write stores next at epoch if the state key still holds prev, appends the
 // audit entry and publishes the notice, all in one script. It returns
 // ErrConflict (unwrapped) when the key changed since prev was read.
-func (c *Client) write(ctx context.Context, prev stored, next State, epoch uint64, kind string) (State, error) {
+func (c *Client) write(ctx context.Context, prev stored, next State, epoch uint64, a audit) (State, error) {
 	next.Epoch = epoch
 	next.Time = c.now()
 	b, err := encodeState(next)
@@ -164,15 +185,19 @@ func (c *Client) write(ctx context.Context, prev stored, next State, epoch uint6
 	if !prev.found {
 		absent = "1"
 	}
+	force := "0"
+	if a.force {
+		force = "1"
+	}
 	ok, err := casScript.Run(ctx, c.rdb, []string{c.keys.state, c.keys.audit},
-		absent, prev.raw, b, epoch, kind, c.opts.AuditMaxLen, c.keys.changes).Int()
+		absent, prev.raw, b, epoch, a.kind, c.opts.AuditMaxLen, c.keys.changes, force).Int()
 	if err != nil {
 		return State{}, err
 	}
 	if ok != 1 {
 		return State{}, ErrConflict
 	}
-	c.log.Info("migration state changed", "kind", kind, "stage", next.Stage,
+	c.log.Info("migration state changed", "kind", a.kind, "force", a.force, "stage", next.Stage,
 		"percent", next.Percent, "epoch", next.Epoch, "actor", next.Actor, "reason", next.Reason)
 	return next, nil
 }

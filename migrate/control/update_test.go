@@ -91,14 +91,14 @@ func TestWriteDetectsChangeAfterRead(t *testing.T) {
 	if _, err := c.Update(ctx, 0, State{Stage: StageShadow}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.write(ctx, st, State{Stage: StageDual}, cur.Epoch+1, KindUpdate); !errors.Is(err, ErrConflict) {
+	if _, err := c.write(ctx, st, State{Stage: StageDual}, cur.Epoch+1, audit{kind: KindUpdate}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("write over an absent key that now exists: got %v, want ErrConflict", err)
 	}
 	cur, st, _ = c.load(ctx)
 	if _, err := c.Update(ctx, cur.Epoch, State{Stage: StageDual}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.write(ctx, st, State{Stage: StageLocal}, cur.Epoch+1, KindUpdate); !errors.Is(err, ErrConflict) {
+	if _, err := c.write(ctx, st, State{Stage: StageLocal}, cur.Epoch+1, audit{kind: KindUpdate}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("write over a changed key: got %v, want ErrConflict", err)
 	}
 	if s, _ := c.State(ctx); s.Epoch != 2 || s.Stage != StageDual {
