@@ -29,7 +29,7 @@ func (c *Client) jobKeys(id string) jobKeys {
 		scan: p + ":scan", partPrefix: p + ":part:", blobPrefix: p + ":blob:"}
 }
 
-func (c *Client) jobIndexKey() string               { return c.tag() + "jobs" }
+func (c *Client) jobIndexKey() string              { return c.tag() + "jobs" }
 func (c *Client) activeJobKey(kind JobKind) string { return c.tag() + "jobs:active:" + string(kind) }
 
 // JobChannel returns the pub/sub channel on which job events publish
