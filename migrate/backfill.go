@@ -33,22 +33,22 @@ type BackfillOptions struct {
 // BackfillProgress reports what a backfill has done so far.
 type BackfillProgress struct {
 	// Scanned counts live local sessions visited.
-	Scanned int64
+	Scanned int64 `json:"scanned"`
 	// Copied counts sessions written to the distributed store: missing or
 	// older there, or at the same version (rewriting an equal version is an
 	// idempotent retry, so it is not told apart).
-	Copied int64
+	Copied int64 `json:"copied"`
 	// Skipped counts sessions the distributed store already had at a newer
 	// version (or a tombstone), and sessions with an unconfirmed distributed
 	// write, which the repair loop owns.
-	Skipped int64
+	Skipped int64 `json:"skipped"`
 	// Failed counts sessions whose copy failed; they are tracked as
 	// unsynced and repaired later.
-	Failed int64
+	Failed int64 `json:"failed"`
 	// Elapsed is the time since the backfill started.
-	Elapsed time.Duration
+	Elapsed time.Duration `json:"elapsed_ns"`
 	// Done is true in the final report.
-	Done bool
+	Done bool `json:"done"`
 }
 
 // Rate returns sessions scanned per second.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
@@ -62,8 +63,10 @@ func (p controlPublisher) PublishRollback(ctx context.Context, rb Rollback) (uin
 // HeartbeatCollector returns a function for control.HeartbeaterOptions.Collect
 // that reports this Migrator: the state applied, local session count (when
 // the local store has a Len() int method, as memstore does), the distributed
-// store's error rate and p99 latency since the previous heartbeat, and the
-// guard. It must be called from one goroutine (the Heartbeater's).
+// store's error rate and p99 latency since the previous heartbeat, the
+// guard, the repair backlog, the async writes dropped, and this instance's
+// part of the newest diff job it ran. It must be called from one goroutine
+// (the Heartbeater's).
 func (m *Migrator) HeartbeatCollector(instanceID, host, version string) func() control.Heartbeat {
 	var mu sync.Mutex
 	var prev histSnapshot
@@ -80,6 +83,9 @@ func (m *Migrator) HeartbeatCollector(instanceID, host, version string) func() c
 			DistErrorRate: errRate, DistP99: p99,
 			Guard:          control.GuardStatus{Tripped: st.Tripped, Reason: st.TripReason, Paused: m.Paused()},
 			LastStateError: st.FlagError,
+			Unsynced:       m.core.Unsynced(),
+			AsyncDropped:   uint64(counterValue(m.metrics.asyncDropped)),
+			LastDiff:       m.lastDiff.Load(),
 		}
 		if l, ok := m.local.(interface{ Len() int }); ok {
 			hb.LocalSessions = l.Len()
@@ -147,4 +153,13 @@ func (s histSnapshot) since(prev histSnapshot) (errRate float64, p99 time.Durati
 	}
 	// Beyond the last edge: report the last edge as a floor.
 	return errRate, time.Duration(latencyBuckets[len(latencyBuckets)-1] * float64(time.Second))
+}
+
+// counterValue reads a counter's current value.
+func counterValue(c prometheus.Counter) float64 {
+	var d dto.Metric
+	if err := c.Write(&d); err != nil {
+		return 0
+	}
+	return d.GetCounter().GetValue()
 }

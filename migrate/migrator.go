@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/sessionmigrate/sessionmigrate/consistency"
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
 	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
 	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -60,6 +61,9 @@ type Migrator struct {
 	metrics *metrics
 	cur     atomic.Pointer[active]
 	trips   chan Rollback
+	// lastDiff is this instance's part of the newest diff job it ran
+	// (JobRunner), for heartbeats.
+	lastDiff atomic.Pointer[control.InstanceDiff]
 
 	mu        sync.Mutex // serializes state changes (never held during I/O)
 	desired   desired

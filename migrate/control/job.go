@@ -129,6 +129,9 @@ type JobCancel struct {
 // Part is one participant's progress on a job, written by the participant.
 type Part struct {
 	Instance string `json:"instance"`
+	// Run identifies the participant's process (random per start), so a
+	// participant that restarted mid-job is told from one that did not.
+	Run string `json:"run,omitempty"`
 	// Phase is the part's step, set by the runner ("running", "members",
 	// "held", "done", "failed", ...).
 	Phase string `json:"phase"`

@@ -1,0 +1,305 @@
+package migrate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+)
+
+// flow is what leading a job of one kind means.
+type flow interface {
+	// advance moves the job on, given how it stands; it may run long steps
+	// (a scan) bounded by ctx, which ends when the job must stop. It
+	// returns the job's end once the kind's work is over, nil otherwise.
+	advance(ctx context.Context, info control.JobInfo) (*control.JobEnd, error)
+	// result is the job's result from what the parts and the flow hold,
+	// for an end the flow did not reach itself (a participant left, a
+	// cancel, a failure); why says what happened.
+	result(info control.JobInfo, why string) json.RawMessage
+	// ended runs once this leader has ended the job with end.
+	ended(ctx context.Context, info control.JobInfo, end control.JobEnd)
+}
+
+// errLostLead stops a leader that failed to renew its lead.
+var errLostLead = errors.New("lost the lead")
+
+// lead takes its turn at leading job j: every tick it tries to claim the
+// lead, and while it holds it, it drives the job, until the job ends or ctx
+// does.
+func (r *JobRunner) lead(ctx context.Context, j control.Job) {
+	t := time.NewTicker(r.opts.Tick)
+	defer t.Stop()
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
+		leads, err := r.ctl.ClaimLead(cctx, j.ID, r.opts.Instance, r.opts.LeadTTL)
+		cancel()
+		if err == nil && leads {
+			r.log.Info("sessionmigrate: leading job", "job", j.ID)
+			if r.drive(ctx, j) {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// drive leads job j until it ends (true) or the lead is lost (false).
+func (r *JobRunner) drive(ctx context.Context, j control.Job) bool {
+	var f flow
+	switch j.Kind {
+	case control.JobBackfill:
+		f = &backfillLead{r: r, j: j}
+	default:
+		f = newDiffLead(r, j)
+	}
+	leadCtx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	g := &guardian{r: r, j: j, runs: map[string]string{}}
+	// stepCtx bounds the flow's long steps (a scan): the keeper cancels it
+	// as soon as the job must stop, keeping what it saw as the verdict.
+	stepCtx, stopStep := context.WithCancelCause(leadCtx)
+	defer stopStep(nil)
+	var (
+		mu      sync.Mutex
+		verdict *standing
+	)
+	keeperDone := make(chan struct{})
+	go func() {
+		defer close(keeperDone)
+		r.keep(leadCtx, j, lost, func(st standing) {
+			if why := g.abnormal(st.info, st.live); why != "" {
+				mu.Lock()
+				if verdict == nil {
+					verdict = &st
+				}
+				mu.Unlock()
+				stopStep(errors.New(why))
+			}
+		})
+	}()
+	defer func() { lost(nil); <-keeperDone }()
+
+	t := time.NewTicker(r.opts.Tick)
+	defer t.Stop()
+	for {
+		if leadCtx.Err() != nil {
+			return ctx.Err() != nil // lost the lead: another may take it
+		}
+		if st, err := r.standing(leadCtx, j.ID); err == nil {
+			if st.info.End != nil {
+				return true
+			}
+			mu.Lock()
+			doomed := verdict
+			mu.Unlock()
+			end := g.end(st.info, st.live, f)
+			switch {
+			case end == nil && doomed != nil && st.info.Cancel == nil:
+				// What the keeper saw stands (a participant that came
+				// back has missed part of the job all the same).
+				end = g.end(doomed.info, doomed.live, f)
+			case end == nil && doomed == nil:
+				end, err = f.advance(stepCtx, st.info)
+				if err != nil && stepCtx.Err() == nil {
+					end = &control.JobEnd{Status: control.JobFailed, Message: err.Error(), Result: f.result(st.info, err.Error())}
+				}
+			}
+			if end != nil {
+				r.endJob(leadCtx, st.info, *end, f)
+				return true
+			}
+		}
+		select {
+		case <-leadCtx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+// standing is a job and the instances live when it was read.
+type standing struct {
+	info control.JobInfo
+	live map[string]bool
+}
+
+// keep renews the lead every tick, losing it (lost) when renewal is
+// refused, and hands the job's standing to check.
+func (r *JobRunner) keep(ctx context.Context, j control.Job, lost context.CancelCauseFunc, check func(standing)) {
+	t := time.NewTicker(r.opts.Tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
+		leads, err := r.ctl.ClaimLead(cctx, j.ID, r.opts.Instance, r.opts.LeadTTL)
+		cancel()
+		if err == nil && !leads {
+			lost(errLostLead)
+			return
+		}
+		if st, err := r.standing(ctx, j.ID); err == nil {
+			check(st)
+		}
+	}
+}
+
+// standing reads the job and the live instances.
+func (r *JobRunner) standing(ctx context.Context, id string) (standing, error) {
+	info, err := r.info(ctx, id)
+	if err != nil {
+		return standing{}, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
+	defer cancel()
+	hbs, err := r.ctl.Instances(cctx)
+	if err != nil {
+		return standing{}, err
+	}
+	live := make(map[string]bool, len(hbs))
+	for _, hb := range hbs {
+		live[hb.InstanceID] = true
+	}
+	return standing{info: info, live: live}, nil
+}
+
+// endJob writes end (the first end wins) and, if it won, lets the flow
+// finish.
+func (r *JobRunner) endJob(ctx context.Context, info control.JobInfo, end control.JobEnd, f flow) {
+	end.By = r.opts.Instance
+	cctx, cancel := context.WithTimeout(ctx, 10*r.opts.Tick)
+	defer cancel()
+	won, err := r.ctl.EndJob(cctx, info.ID, end)
+	if err != nil {
+		r.log.Warn("sessionmigrate: ending job", "job", info.ID, "error", err.Error())
+		return
+	}
+	if won {
+		r.log.Info("sessionmigrate: job ended", "job", info.ID, "status", string(end.Status), "message", end.Message)
+		f.ended(cctx, info, end)
+	}
+}
+
+// guardian tells when a job must end before its work is over. Its methods
+// are safe for concurrent use (the keeper and the leader's loop).
+type guardian struct {
+	r *JobRunner
+	j control.Job
+
+	mu       sync.Mutex
+	runs     map[string]string // participant -> run token first seen
+	canceled time.Time         // when the leader first saw the cancel
+}
+
+// abnormal says why the job must stop now, or "".
+func (g *guardian) abnormal(info control.JobInfo, live map[string]bool) string {
+	if info.Cancel != nil {
+		return fmt.Sprintf("canceled by %s: %s", info.Cancel.Actor, info.Cancel.Reason)
+	}
+	var left []string
+	for _, p := range info.Parts {
+		switch {
+		case p.Phase == phaseFailed:
+			return fmt.Sprintf("instance %s failed: %s", p.Instance, p.Error)
+		case !live[p.Instance] || g.restarted(p):
+			left = append(left, p.Instance)
+		}
+	}
+	if len(left) > 0 {
+		return "left: " + strings.Join(left, ", ")
+	}
+	return ""
+}
+
+// restarted reports whether participant p restarted since the leader first
+// saw its part.
+func (g *guardian) restarted(p control.Part) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if p.Phase == phaseRestarted {
+		return true
+	}
+	if p.Run == "" {
+		return false
+	}
+	first, ok := g.runs[p.Instance]
+	if !ok {
+		g.runs[p.Instance] = p.Run
+		return false
+	}
+	return first != p.Run
+}
+
+// end returns the end of a job that must stop before its work is over:
+// canceled (once the parts have stopped, or after a grace), failed, or
+// partial when a participant left; nil when the job goes on.
+func (g *guardian) end(info control.JobInfo, live map[string]bool, f flow) *control.JobEnd {
+	if info.Cancel != nil {
+		g.mu.Lock()
+		if g.canceled.IsZero() {
+			g.canceled = time.Now()
+		}
+		since := time.Since(g.canceled)
+		g.mu.Unlock()
+		stopped := !slices.ContainsFunc(info.Parts, func(p control.Part) bool { return p.Phase == phaseRunning && live[p.Instance] })
+		if !stopped && since < 10*g.r.opts.Tick {
+			return nil // let the parts record where they stopped
+		}
+		why := fmt.Sprintf("canceled by %s: %s; the result covers what was done before", info.Cancel.Actor, info.Cancel.Reason)
+		return &control.JobEnd{Status: control.JobCanceled, Message: why, Result: f.result(info, why)}
+	}
+	var left, notes []string
+	for _, p := range info.Parts {
+		switch {
+		case p.Phase == phaseFailed:
+			why := fmt.Sprintf("instance %s failed: %s", p.Instance, p.Error)
+			return &control.JobEnd{Status: control.JobFailed, Message: why, Result: f.result(info, why)}
+		case !live[p.Instance] || g.restarted(p):
+			how := "its heartbeat expired"
+			if live[p.Instance] {
+				how = "it restarted"
+			}
+			left = append(left, p.Instance)
+			notes = append(notes, fmt.Sprintf("%s left mid-job (%s) %s", p.Instance, how, partDone(p)))
+		}
+	}
+	if len(left) == 0 {
+		return nil
+	}
+	why := strings.Join(notes, "; ") + "; the job ended with what the others did"
+	return &control.JobEnd{Status: control.JobPartial, Message: why, Left: left, Result: f.result(info, why)}
+}
+
+// partDone says how far a part got, for messages.
+func partDone(p control.Part) string {
+	switch {
+	case p.Phase == "":
+		return "before starting its part"
+	case p.Total > 0:
+		return fmt.Sprintf("at %s, %d of %d sessions done", p.Phase, p.Done, p.Total)
+	}
+	return fmt.Sprintf("at %s, %d sessions done", p.Phase, p.Done)
+}
+
+// allAt reports whether every part is at one of phases.
+func allAt(info control.JobInfo, phases ...string) bool {
+	for _, p := range info.Parts {
+		if !slices.Contains(phases, p.Phase) {
+			return false
+		}
+	}
+	return true
+}
