@@ -70,7 +70,11 @@ func (a *app) move(cmd *cobra.Command, name string, f changeFlags, to target) er
 		if a.beforeWrite != nil {
 			a.beforeWrite()
 		}
-		written, err := ctl.Update(ctx, cur.Epoch, next)
+		update := ctl.Update
+		if f.force {
+			update = ctl.UpdateForced // history shows every --force
+		}
+		written, err := update(ctx, cur.Epoch, next)
 		if errors.Is(err, control.ErrConflict) {
 			return failf("the state changed while this command ran (%s): nothing was written; check `migratectl status` and run the command again",
 				after(err.Error(), control.ErrConflict.Error()+": "))

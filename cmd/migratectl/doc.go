@@ -12,7 +12,13 @@
 //	ramp <percent>              stage ramp at 0-100%, at most 2 decimals ("12.5", "12.5%")
 //	rollback [--to <stage>]     roll back (default shadow) and latch until resume
 //	resume                      end a rollback: restore the stage in effect before it
-//	history [-n N]              newest N audited changes (default 20), newest first
+//	history [-n N]              newest N audited changes and job events (default 20), newest first
+//	diff --reason R [--wait]    a full diff job: every instance compares its local sessions with
+//	                            Redis, one scans Redis once for extras; becomes the last diff
+//	backfill --reason R [--wait]  a backfill job: every instance copies what Redis lacks
+//	repair --reason R [--wait]  a repair job: the diff's detection again, repairing what it confirms
+//	                            (--from JOB, default the last diff; --kinds, default the kinds found)
+//	jobs [-n N]                 the newest jobs; jobs show <id> [--wait]; jobs cancel <id>
 //	route <session-id|->        bucket and owning store of one session; "-" reads stdin
 //	config validate             check the configuration; -o yaml|json prints it redacted
 //	version                     release, module and Go version
@@ -20,8 +26,22 @@
 // Changes (stage, ramp, rollback, resume) need --reason, recorded in the
 // audit log with --actor (default $USER@hostname), and accept --dry-run,
 // which runs every check and shows current -> next without writing. stage,
-// ramp and rollback accept --force, which overrides the guard rails and
-// says so on stderr.
+// ramp and rollback accept --force, which overrides the guard rails, says
+// so on stderr and is recorded in the history.
+//
+// # Jobs
+//
+// diff, backfill and repair request a job through the control plane; every
+// live instance runs its part (the Migrator's JobRunner), one job of a kind
+// at a time. Without --wait the command prints the job and returns; with
+// --wait it follows the job to its end with progress on stderr (a bar on a
+// terminal, a line at most every second otherwise, JSON lines with -o json
+// or yaml), prints the job and its result, and exits with the job's status
+// (below). Jobs take --rate (sessions per second per instance), --batch and
+// --dry-run. An instance that leaves mid-job ends the job partial, naming
+// it; "jobs cancel" ends one canceled; both keep what was done. A diff's
+// report (--report FILE, --csv FILE) holds no session id, only redacted
+// forms ("h:" and 12 hex digits, as route prints them).
 //
 // # Rules
 //
@@ -41,7 +61,17 @@
 //	2  usage: bad arguments, flags, input or configuration
 //	3  refused by a guard rail: stage order, no clean diff, leaving complete,
 //	   nothing to resume, advancing while an instance's guard is paused or
-//	   tripped
+//	   tripped, a job of the same kind running
+//	4  backfill or repair --wait: the job ended without finishing (an
+//	   instance left, canceled, failed)
+//
+// diff --wait (and jobs show --wait of a diff) exits with a bitmask, as
+// pt-table-checksum does: 0 for a clean diff of every instance, else 32
+// plus a bit per kind found (1 missing, 2 stale, 4 extra, 8 data or
+// unreadable, 16 expiry) plus 64 when the diff is partial (an instance
+// left, canceled, failed). The codes so made, 33 to 127, never collide
+// with 1 to 4, which keep their meanings (a diff that could not be
+// requested or followed exits 1, 2 or 3).
 //
 // Errors are one line on stderr, "migratectl: <what is wrong>", naming the
 // allowed values, the Redis address or the corrupt key; only a list of
@@ -74,14 +104,25 @@
 //	    instance, from_stage, from_percent, at)
 //	status:     state, instances, instances_converged, converged,
 //	            last_diff (null, or: at, epoch, clean, checked, missing,
-//	            mismatched, extra, instances, actor), last_diff_error
+//	            mismatched, extra, instances, actor, kinds, job, stage,
+//	            percent, partial, incomplete, participants), last_diff_error,
+//	            repair_backlog, async_dropped, jobs_running
 //	instances:  epoch, instances: [id, host, version, stage, percent, epoch,
 //	            converged, local_sessions, dist_error_rate, dist_p99_seconds,
 //	            guard_tripped, guard_paused, guard_reason, last_state_error,
-//	            last_seen]
+//	            last_seen, unsynced, async_dropped, last_diff_job, in_redis,
+//	            diff_checked]
 //	stage, ramp, rollback, resume:
 //	            command, dry_run, changed, from, to
-//	history:    entries: [id, at, kind, epoch, state, prev, problem]
+//	history:    entries: [id, at, kind, epoch, state, prev, force, job, problem]
+//	job (jobs show, --wait): id, kind, status, actor, reason, created,
+//	            params, stage, percent, epoch, participants, phase, parts:
+//	            [instance, phase, done, total, error, updated], ended,
+//	            ended_by, message, left, cancel, result (the diff report,
+//	            backfill or repair report), exit_code
+//	diff, backfill, repair without --wait: dry_run, requested, job, kind,
+//	            participants
+//	jobs:       jobs: [job]
 //	route:      session, bucket, cut, stage, percent, epoch, tripped,
 //	            reads_from, writes_to
 //	version:    version, module, module_version, go_version, revision,

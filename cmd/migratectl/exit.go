@@ -15,6 +15,25 @@ const (
 	exitError   = 1 // the command failed: Redis unreachable, corrupt state, conflict
 	exitUsage   = 2 // bad arguments, flags, input or configuration
 	exitRefused = 3 // a guard rail refused the change (stage order, clean diff, ...)
+	// exitIncomplete: a waited-for backfill or repair job ended without
+	// doing all its work (an instance left, canceled, failed).
+	exitIncomplete = 4
+)
+
+// The exit status of `diff --wait` (and `jobs show --wait` of a diff) is a
+// bitmask, as pt-table-checksum's: 0 for a clean diff of the whole fleet,
+// else exitDiffBase plus a bit per mismatch kind found, plus exitDiffPartial
+// when the diff did not cover every instance. The codes so made, 33 to 127,
+// never collide with 1, 2, 3 and 4, which keep their meanings (a diff that
+// could not be requested or followed exits 1, 2 or 3).
+const (
+	exitDiffBase    = 32
+	exitDiffMissing = 1
+	exitDiffStale   = 2
+	exitDiffExtra   = 4
+	exitDiffData    = 8 // different data, or a Redis copy that does not decode
+	exitDiffExpiry  = 16
+	exitDiffPartial = 64 // an instance left, the diff was canceled or failed
 )
 
 // cliError is an error carrying the exit code it maps to. Every error a

@@ -28,6 +28,11 @@ type historyEntry struct {
 	// Prev is the state replaced; null for the first change or when it was
 	// corrupt.
 	Prev *stateView `json:"prev"`
+	// Force is true when the change was made with --force.
+	Force bool `json:"force"`
+	// Job is set for a job event (kind "job"): the job, the event
+	// (requested, canceled, ended), who and why, and how it ended.
+	Job *control.JobAudit `json:"job,omitempty"`
 	// Problem says what could not be decoded in this entry; empty if all.
 	Problem string `json:"problem,omitempty"`
 }
@@ -52,7 +57,8 @@ func (a *app) historyCommand() *cobra.Command {
 			}
 			v := historyView{Entries: make([]historyEntry, 0, len(entries))}
 			for _, e := range entries {
-				h := historyEntry{ID: e.ID, At: e.At, Kind: e.Kind, Epoch: e.Epoch, State: newStateView(e.State), Problem: e.Problem}
+				h := historyEntry{ID: e.ID, At: e.At, Kind: e.Kind, Epoch: e.Epoch, State: newStateView(e.State), Problem: e.Problem,
+					Force: e.Force, Job: e.Job}
 				if e.Prev != nil {
 					p := newStateView(*e.Prev)
 					h.Prev = &p
@@ -73,6 +79,16 @@ func writeHistory(w io.Writer, entries []control.AuditEntry) {
 	}
 	row(w, "TIME", "EPOCH", "KIND", "CHANGE", "ACTOR", "REASON")
 	for _, e := range entries {
+		if j := e.Job; j != nil {
+			change := fmt.Sprintf("%s job %s %s", j.Kind, j.ID, j.Event)
+			reason := clean(j.Reason)
+			if j.Event == control.JobEndedEvent {
+				change += " " + string(j.Status)
+				reason = clean(j.Message)
+			}
+			row(w, when(e.At), e.Epoch, e.Kind, change, clean(j.Actor), reason)
+			continue
+		}
 		var prev string
 		switch {
 		case e.Prev != nil:
@@ -83,6 +99,9 @@ func writeHistory(w io.Writer, entries []control.AuditEntry) {
 			prev = control.StageLocal
 		}
 		change := prev + " -> " + describe(e.State)
+		if e.Force {
+			change += " (--force)"
+		}
 		reason := clean(e.State.Reason)
 		if e.Problem != "" {
 			reason = fmt.Sprintf("%s [undecodable: %s]", reason, clean(e.Problem))

@@ -56,7 +56,7 @@ func liveInstances(ctx context.Context, ctl *control.Client, desired uint64) ([]
 
 // writeInstances writes the instance table.
 func writeInstances(w io.Writer, ins []instanceView) {
-	row(w, "INSTANCE", "HOST", "VERSION", "STAGE", "PERCENT", "EPOCH", "CONVERGED", "GUARD", "ERRORS", "P99", "SESSIONS", "SEEN")
+	row(w, "INSTANCE", "HOST", "VERSION", "STAGE", "PERCENT", "EPOCH", "CONVERGED", "GUARD", "ERRORS", "P99", "SESSIONS", "IN REDIS", "UNSYNCED", "DROPPED", "SEEN")
 	for _, in := range ins {
 		guard := "ok"
 		switch {
@@ -73,7 +73,11 @@ func writeInstances(w io.Writer, ins []instanceView) {
 			conv += " (state error: " + clean(in.LastStateError) + ")"
 		}
 		p99 := time.Duration(in.DistP99Seconds * float64(time.Second)).Round(10 * time.Microsecond)
+		inRedis := "-" // no diff yet
+		if in.InRedis != nil {
+			inRedis = fmt.Sprintf("%d of %d", *in.InRedis, *in.DiffChecked)
+		}
 		row(w, clean(in.ID), clean(in.Host), clean(in.Version), in.Stage, fmt.Sprintf("%g%%", in.Percent), in.Epoch, conv, guard,
-			fmt.Sprintf("%.2f%%", in.DistErrorRate*100), p99, in.LocalSessions, when(in.LastSeen))
+			fmt.Sprintf("%.2f%%", in.DistErrorRate*100), p99, in.LocalSessions, inRedis, in.Unsynced, in.AsyncDropped, when(in.LastSeen))
 	}
 }

@@ -27,12 +27,22 @@ with dots as underscores, upper case: redis.addrs -> MIGRATECTL_REDIS_ADDRS or
 MIGRATECTL_REDIS_ADDR), flags. The Redis password is read from
 MIGRATECTL_REDIS_PASSWORD or --redis-password-file, never from a flag.
 
+Jobs that must run where the sessions are (diff, backfill, repair) are
+requested through the control plane and run inside every live instance;
+--wait follows one with progress, "jobs" lists, shows and cancels them.
+
 Exit codes:
   0  success (a dry run that would succeed included)
   1  error: Redis unreachable, corrupt state, concurrent change, timeout
   2  usage: bad arguments, flags, input or configuration
   3  refused by a guard rail: stage order, no clean diff, leaving complete,
-     advancing while an instance's guard is paused or tripped`
+     advancing while an instance's guard is paused or tripped, a job of the
+     same kind running
+  4  a backfill or repair waited for ended without finishing (an instance
+     left, canceled, failed)
+  diff --wait: 0 clean, else 32 + a bit per kind found: 1 missing, 2 stale,
+     4 extra, 8 data or unreadable, 16 expiry; + 64 when partial (an
+     instance left, canceled, failed). 33..127, apart from 1..4.`
 
 // run is migratectl: it executes args (without the program name) and
 // returns the exit code. Everything it touches is passed in, so tests run it
@@ -91,6 +101,10 @@ func (a *app) rootCommand() *cobra.Command {
 		a.rollbackCommand(),
 		a.resumeCommand(),
 		a.historyCommand(),
+		a.diffCommand(),
+		a.backfillCommand(),
+		a.repairCommand(),
+		a.jobsCommand(),
 		a.routeCommand(),
 		a.configCommand(),
 		a.versionCommand(),

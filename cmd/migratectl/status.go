@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -26,6 +28,13 @@ type statusView struct {
 	// LastDiffError says why the last diff could not be read; empty when it
 	// could.
 	LastDiffError string `json:"last_diff_error,omitempty"`
+	// RepairBacklog sums the live instances' unsynced sessions (their
+	// distributed copies may be behind); AsyncDropped their dropped async
+	// writes.
+	RepairBacklog int    `json:"repair_backlog"`
+	AsyncDropped  uint64 `json:"async_dropped"`
+	// JobsRunning are the ids of the running jobs.
+	JobsRunning []string `json:"jobs_running"`
 }
 
 // statusCommand is `migratectl status`.
@@ -47,6 +56,15 @@ func (a *app) statusCommand() *cobra.Command {
 					}
 				}
 				v.Converged = v.InstancesConverged == len(v.Instances)
+				for _, in := range v.Instances {
+					v.RepairBacklog += in.Unsynced
+					v.AsyncDropped += in.AsyncDropped
+				}
+				ids, err := ctl.ActiveJobs(ctx)
+				if err != nil {
+					return err
+				}
+				v.JobsRunning = slices.DeleteFunc(ids, func(id string) bool { return id == "" })
 				// A bad diff record must not hide the state: report it beside.
 				switch d, found, err := ctl.LastDiff(ctx); {
 				case err != nil:
@@ -87,8 +105,24 @@ func writeStatus(w io.Writer, st control.State, v statusView) {
 		if !d.Clean {
 			verdict = "NOT clean"
 		}
-		row(w, "LAST DIFF:", fmt.Sprintf("%s: %d checked, %d missing, %d mismatched on %d instances (%s, epoch %d)",
-			verdict, d.Checked, d.Missing, d.Mismatched, d.Instances, when(d.At), d.Epoch))
+		var kinds []string
+		for _, k := range control.DiffKinds {
+			kinds = append(kinds, fmt.Sprintf("%d %s", d.Kinds[k], k))
+		}
+		at := "an unrecorded stage"
+		if d.Stage != "" {
+			at = describe(control.State{Stage: d.Stage, Percent: d.Percent})
+		}
+		row(w, "LAST DIFF:", fmt.Sprintf("%s: %d checked on %d instances at %s (%s, epoch %d, job %s)",
+			verdict, d.Checked, d.Instances, at, when(d.At), d.Epoch, clean(d.Job)))
+		row(w, "", "mismatches: "+strings.Join(kinds, ", "))
+		if d.Partial {
+			row(w, "", "PARTIAL: "+clean(d.Incomplete))
+		}
+	}
+	row(w, "REPAIR BACKLOG:", fmt.Sprintf("%d sessions unsynced; %d async writes dropped (live instances)", v.RepairBacklog, v.AsyncDropped))
+	if len(v.JobsRunning) > 0 {
+		row(w, "JOBS:", strings.Join(v.JobsRunning, ", ")+" running")
 	}
 	row(w, "INSTANCES:", fmt.Sprintf("%d live, %d converged on epoch %d", len(v.Instances), v.InstancesConverged, st.Epoch))
 	if len(v.Instances) > 0 {

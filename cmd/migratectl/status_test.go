@@ -26,7 +26,8 @@ func seedStatus(t *testing.T, h *harness) control.State {
 		t.Fatal(err)
 	}
 	for _, hb := range []control.Heartbeat{
-		{InstanceID: "web-1", Host: "h1", Version: "v1", Stage: st.Stage, Epoch: st.Epoch, LocalSessions: 12, DistP99: 3 * time.Millisecond},
+		{InstanceID: "web-1", Host: "h1", Version: "v1", Stage: st.Stage, Epoch: st.Epoch, LocalSessions: 12, DistP99: 3 * time.Millisecond,
+			Unsynced: 4, AsyncDropped: 7, LastDiff: &control.InstanceDiff{Job: "diff-1", Checked: 12, InDistributed: 10}},
 		{InstanceID: "web-2", Host: "h2", Version: "v1", Stage: "ramp", Percent: 40, Epoch: st.Epoch - 1, DistErrorRate: 0.034,
 			Guard: control.GuardStatus{Tripped: true, Reason: "error rate"}},
 	} {
@@ -104,7 +105,8 @@ func TestStatusTable(t *testing.T) {
 	seedStatus(t, h)
 	out := h.ok("status").stdout
 	for _, want := range []string{"STAGE:", "shadow [rolled back]", "automatic (guard error_rate on web-2)", "resume restores ramp 40%",
-		"LAST DIFF:  clean: 100 checked", "2 live, 1 converged", "web-1", "TRIPPED", "NO"} {
+		"clean: 100 checked on 2 instances", "mismatches: 0 missing, 0 stale, 0 extra, 0 data, 0 expiry",
+		"REPAIR BACKLOG:  4 sessions unsynced; 7 async writes dropped", "2 live, 1 converged", "web-1", "TRIPPED", "NO"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status table lacks %q:\n%s", want, out)
 		}

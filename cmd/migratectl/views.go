@@ -88,6 +88,16 @@ type instanceView struct {
 	GuardReason    string    `json:"guard_reason"`
 	LastStateError string    `json:"last_state_error"`
 	LastSeen       time.Time `json:"last_seen"`
+	// Unsynced is the instance's repair backlog; AsyncDropped the async
+	// writes its full queue refused since it started.
+	Unsynced     int    `json:"unsynced"`
+	AsyncDropped uint64 `json:"async_dropped"`
+	// LastDiffJob is the newest diff the instance took part in; InRedis
+	// is how many of the local sessions it compared then Redis held, of
+	// DiffChecked (null before its first diff).
+	LastDiffJob string `json:"last_diff_job"`
+	InRedis     *int64 `json:"in_redis"`
+	DiffChecked *int64 `json:"diff_checked"`
 }
 
 func newInstanceViews(hbs []control.Heartbeat, desired uint64) []instanceView {
@@ -109,7 +119,13 @@ func newInstanceViews(hbs []control.Heartbeat, desired uint64) []instanceView {
 			GuardReason:    hb.Guard.Reason,
 			LastStateError: hb.LastStateError,
 			LastSeen:       hb.At,
+			Unsynced:       hb.Unsynced,
+			AsyncDropped:   hb.AsyncDropped,
 		})
+		if d := hb.LastDiff; d != nil {
+			v := &out[len(out)-1]
+			v.LastDiffJob, v.InRedis, v.DiffChecked = d.Job, &d.InDistributed, &d.Checked
+		}
 	}
 	return out
 }
@@ -125,13 +141,31 @@ type diffView struct {
 	Extra      int64     `json:"extra"`
 	Instances  int       `json:"instances"`
 	Actor      string    `json:"actor"`
+	// Kinds counts the mismatches by kind (missing, stale, extra, data,
+	// expiry).
+	Kinds        map[string]int64 `json:"kinds"`
+	Job          string           `json:"job"`
+	Stage        string           `json:"stage"`
+	Percent      float64          `json:"percent"`
+	Partial      bool             `json:"partial"`
+	Incomplete   string           `json:"incomplete"`
+	Participants []string         `json:"participants"`
 }
 
 func newDiffView(d control.DiffResult) *diffView {
-	return &diffView{
+	v := &diffView{
 		At: d.At, Epoch: d.Epoch, Clean: d.Clean, Checked: d.Checked, Missing: d.Missing,
 		Mismatched: d.Mismatched, Extra: d.Extra, Instances: d.Instances, Actor: d.Actor,
+		Kinds: map[string]int64{}, Job: d.Job, Stage: d.Stage, Percent: d.Percent, Partial: d.Partial,
+		Incomplete: d.Incomplete, Participants: d.Participants,
 	}
+	for _, k := range control.DiffKinds {
+		v.Kinds[k] = d.Kinds[k]
+	}
+	if v.Participants == nil {
+		v.Participants = []string{}
+	}
+	return v
 }
 
 // changeView is the result of a change command (stage, ramp, rollback,
