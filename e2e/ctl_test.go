@@ -181,6 +181,48 @@ type ctlHistoryEntry struct {
 	Kind  string   `json:"kind"`
 	Epoch uint64   `json:"epoch"`
 	State ctlState `json:"state"`
+	Force bool     `json:"force"`
+	Job   *struct {
+		ID     string `json:"id"`
+		Kind   string `json:"kind"`
+		Event  string `json:"event"`
+		Status string `json:"status"`
+		Reason string `json:"reason"`
+	} `json:"job"`
+}
+
+// ctlJob holds the parts of a job (jobs show, --wait -o json) the tests
+// check.
+type ctlJob struct {
+	ID       string   `json:"id"`
+	Kind     string   `json:"kind"`
+	Status   string   `json:"status"`
+	Message  string   `json:"message"`
+	Left     []string `json:"left"`
+	ExitCode int      `json:"exit_code"`
+	Parts    []struct {
+		Instance string `json:"instance"`
+		Phase    string `json:"phase"`
+		Done     int64  `json:"done"`
+		Total    int64  `json:"total"`
+	} `json:"parts"`
+	Result json.RawMessage `json:"result"`
+}
+
+// job runs a job command (diff, backfill, repair with --wait, or jobs
+// show) with -o json, requires exit code and returns the job printed.
+func (o operator) job(code int, args ...string) ctlJob {
+	o.t.Helper()
+	args = append(append(args, "-o", "json", "--redis-addr", o.addr, "--actor", "e2e"), o.args...)
+	out, errOut, got := migratectlEnv(o.t, o.env, args...)
+	if got != code {
+		o.t.Fatalf("migratectl %s: got exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), got, code, out, errOut)
+	}
+	var j ctlJob
+	if err := json.Unmarshal([]byte(out), &j); err != nil {
+		o.t.Fatalf("migratectl %s -o json: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return j
 }
 
 // controlReader returns a control-plane client over addr for reading the

@@ -37,6 +37,9 @@ type instanceConfig struct {
 	// Heartbeat is the heartbeat interval (-heartbeat); default 200ms here,
 	// so migratectl sees applied epochs quickly.
 	Heartbeat time.Duration
+	// Cluster makes the Redis address a list of cluster nodes
+	// (-redis-cluster).
+	Cluster bool
 }
 
 // instance is one running sessionapp process.
@@ -52,6 +55,7 @@ type instance struct {
 	done   chan struct{} // closed once the process has exited
 	exit   error         // cmd.Wait's result, set before done closes
 	signal sync.Once
+	killed bool // the test killed it: its exit is expected
 }
 
 // listenLine is what sessionapp prints once it serves.
@@ -81,6 +85,9 @@ func startInstances(t *testing.T, n int, redisAddr string, cfg instanceConfig) [
 		}
 		if cfg.Poll > 0 {
 			args = append(args, "-poll", cfg.Poll.String())
+		}
+		if cfg.Cluster {
+			args = append(args, "-redis-cluster")
 		}
 		in, err := startInstance(name, args, admin)
 		if in != nil {
@@ -174,10 +181,22 @@ func stopAll(t *testing.T, insts []*instance) {
 	}
 }
 
+// kill ends the process at once with SIGKILL, as a crash or an OOM kill
+// does: no clean shutdown, its heartbeat left to expire. It returns once
+// the process has exited.
+func (in *instance) kill() {
+	in.killed = true
+	_ = in.cmd.Process.Kill()
+	<-in.done
+}
+
 // stop ends the process gracefully and reports an unclean exit.
 func (in *instance) stop() error {
 	select {
 	case <-in.done:
+		if in.killed {
+			return nil
+		}
 		return fmt.Errorf("had exited before the test ended: %v", in.exit)
 	default:
 	}

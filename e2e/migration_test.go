@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,42 +18,97 @@ import (
 
 // TestFullMigration moves three instances under load from local to
 // complete with migratectl, one stage at a time, with no user logged out, no
-// write lost, no dead session back and no failed request. Besides the busy
-// users, one idle session per instance is created at local and not used
-// again until complete, where it must still be there (the complete stage's
-// lazy copy). Then, with the load stopped, it reads every live session
-// straight from Redis with a plain GET of prefix+id, as the application
-// would once it drops this toolkit (invariant 7: no lock-in): the bytes are
-// the session as the application wrote it and the key expires. Every dead
-// session is absent.
+// write lost, no dead session back and no failed request, on a standalone
+// Redis and on a Redis Cluster. Besides the busy users, one idle session per
+// instance is created at local and not used again until complete, where it
+// must still be there. The operator runs it as the runbook says: a
+// backfill at dual (migratectl backfill --wait), the ramp, a full diff at
+// ramp 100 (migratectl diff --wait, clean: exit 0) and complete without
+// --force, which the control plane allows because of that diff. Then, with
+// the load stopped, it reads every live session straight from Redis with a
+// plain GET of prefix+id, as the application would once it drops this
+// toolkit (invariant 7: no lock-in): the bytes are the session as the
+// application wrote it and the key expires. Every dead session is absent.
 func TestFullMigration(t *testing.T) {
 	skipShort(t)
-	srv := redistest.StartServer(t)
-	insts := startInstances(t, 3, srv.Addr, instanceConfig{})
-	op := operator{t: t, addr: srv.Addr}
+	for _, tp := range []struct {
+		name  string
+		start func(t *testing.T) (addr string, cluster bool, rdb redis.UniversalClient)
+	}{
+		{"standalone", func(t *testing.T) (string, bool, redis.UniversalClient) {
+			srv := redistest.StartServer(t)
+			return srv.Addr, false, srv.Client(t)
+		}},
+		{"cluster", func(t *testing.T) (string, bool, redis.UniversalClient) {
+			c := redistest.StartCluster(t)
+			return strings.Join(c.Addrs, ","), true, c.Client(t)
+		}},
+	} {
+		t.Run(tp.name, func(t *testing.T) {
+			addr, cluster, rdb := tp.start(t)
+			fullMigration(t, addr, cluster, rdb)
+		})
+	}
+}
+
+func fullMigration(t *testing.T, addr string, cluster bool, rdb redis.UniversalClient) {
+	insts := startInstances(t, 3, addr, instanceConfig{Cluster: cluster})
+	op := operator{t: t, addr: addr}
+	if cluster {
+		op.args = []string{"--cluster"}
+	}
 	idle := idleSessions(t, insts)
 	load := startLoad(t, insts, LoadConfig{})
 	progress(t, load, usersPerStep, progressBound)
 
-	steps := [][]string{
-		{"stage", "shadow"},
-		{"stage", "dual"},
-		{"ramp", "10"},
-		{"ramp", "50"},
-		{"ramp", "100"},
-		// --force: complete is gated on a clean consistency diff recorded
-		// at ramp 100, and the diff job is not built yet. Forcing skips
-		// only that gate; the stage order was followed.
-		{"stage", "complete", "--force"},
-	}
 	var written []ctlState
-	for _, args := range steps {
+	step := func(args ...string) {
+		t.Helper()
 		st := op.change(append(args, "--reason", fmt.Sprintf("e2e full migration: %v", args))...)
 		waitApplied(t, insts, st, applyBound)
 		written = append(written, st)
 		t.Logf("%v: %s applied by every instance", args, st)
 		progress(t, load, usersPerStep, progressBound)
 	}
+	job := func(args ...string) ctlJob {
+		t.Helper()
+		start := time.Now()
+		j := op.job(exitOK, append(args, "--wait", "--reason", fmt.Sprintf("e2e full migration: %s", args[0]))...)
+		if j.Status != "done" || len(j.Parts) != len(insts) {
+			t.Fatalf("%s: status %s on %d instances: %s", args[0], j.Status, len(j.Parts), j.Message)
+		}
+		t.Logf("%s job %s done in %s: %s", args[0], j.ID, time.Since(start).Round(time.Millisecond), j.Message)
+		return j
+	}
+	step("stage", "shadow")
+	step("stage", "dual")
+	// The sessions from before shadow (the idle ones among them) reach
+	// Redis now, not at their next read.
+	bf := job("backfill")
+	var bfRep struct {
+		Total struct {
+			Copied int64 `json:"copied"`
+		} `json:"total"`
+	}
+	if err := json.Unmarshal(bf.Result, &bfRep); err != nil || bfRep.Total.Copied < int64(len(idle)) {
+		t.Errorf("backfill copied %d sessions (%v), want at least the %d idle ones", bfRep.Total.Copied, err, len(idle))
+	}
+	step("ramp", "10")
+	step("ramp", "50")
+	step("ramp", "100")
+	// Complete is refused until a clean diff of every instance is taken at
+	// ramp 100; the diff runs under load.
+	op.fails(exitRefused, "stage", "complete", "--reason", "e2e: no diff yet")
+	diff := job("diff")
+	var rep struct {
+		Checked  int64 `json:"checked"`
+		Complete bool  `json:"complete"`
+	}
+	if err := json.Unmarshal(diff.Result, &rep); err != nil || !rep.Complete || rep.Checked == 0 {
+		t.Fatalf("diff report: %+v, %v", rep, err)
+	}
+	t.Logf("the diff compared %d sessions on every instance and scanned Redis once", rep.Checked)
+	step("stage", "complete")
 	if last := written[len(written)-1]; last.Stage != "complete" || last.Percent != 100 {
 		t.Fatalf("last change wrote %s, want complete", last)
 	}
@@ -70,7 +126,31 @@ func TestFullMigration(t *testing.T) {
 		kinds[i] = "update"
 	}
 	checkHistory(t, op, written, kinds)
-	checkInRedis(t, srv.Client(t), res)
+	checkJobsAudited(t, op, bf.ID, diff.ID)
+	checkInRedis(t, rdb, res)
+}
+
+// checkJobsAudited checks that history records each job's request and end
+// with its reason, and that nothing was forced.
+func checkJobsAudited(t *testing.T, op operator, ids ...string) {
+	t.Helper()
+	events := map[string][]string{}
+	for _, e := range op.history(60) {
+		if e.Force {
+			t.Errorf("history: epoch %d %s was forced", e.Epoch, e.State)
+		}
+		if e.Job != nil {
+			events[e.Job.ID] = append(events[e.Job.ID], e.Job.Event+" "+e.Job.Status)
+			if !strings.HasPrefix(e.Job.Reason, "e2e full migration") {
+				t.Errorf("job %s %s: reason %q", e.Job.ID, e.Job.Event, e.Job.Reason)
+			}
+		}
+	}
+	for _, id := range ids {
+		if got := strings.Join(events[id], ", "); got != "ended done, requested " {
+			t.Errorf("history of job %s: got %q, want its request and its end", id, got)
+		}
+	}
 }
 
 // idleSessions logs one session in on each instance and increments it
@@ -133,7 +213,7 @@ func idleCall(t *testing.T, method, url, sid string) answer {
 // DefaultPrefix+id and checks its bytes decode to the session the user
 // knows, that the key carries an expiry, and that no dead session has a
 // data key.
-func checkInRedis(t *testing.T, rdb *redis.Client, r Result) {
+func checkInRedis(t *testing.T, rdb redis.UniversalClient, r Result) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

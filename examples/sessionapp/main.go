@@ -54,6 +54,7 @@ func main() {
 type config struct {
 	listen, admin, redisAddr, controlRedisAddr, instance, prefix, controlPrefix string
 	poll, heartbeat, distTimeout                                                time.Duration
+	cluster                                                                     bool
 }
 
 func parse(args []string) (config, error) {
@@ -69,6 +70,7 @@ func parse(args []string) (config, error) {
 	fs.DurationVar(&c.poll, "poll", time.Second, "control plane poll interval (safety net for pub/sub)")
 	fs.DurationVar(&c.heartbeat, "heartbeat", time.Second, "heartbeat interval")
 	fs.DurationVar(&c.distTimeout, "dist-timeout", 100*time.Millisecond, "timeout of synchronous Redis calls on the request path")
+	fs.BoolVar(&c.cluster, "redis-cluster", false, "-redis-addr lists Redis Cluster nodes (comma-separated)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -91,8 +93,8 @@ func run(ctx context.Context, args []string) error {
 	defer stop()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})).With("instance", cfg.instance)
 
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.redisAddr, ContextTimeoutEnabled: true, MaxRetries: -1,
-		DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second})
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: strings.Split(cfg.redisAddr, ","), IsClusterMode: cfg.cluster,
+		ContextTimeoutEnabled: true, MaxRetries: -1, DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second})
 	defer rdb.Close()
 	crdb := rdb
 	if cfg.controlRedisAddr != cfg.redisAddr {
@@ -150,6 +152,11 @@ func run(ctx context.Context, args []string) error {
 	}
 	hb.Start()
 	defer hb.Close()
+	jobs, err := m.StartJobs(ctl, migrate.JobRunnerOptions{Instance: cfg.instance}) // backfill, diff, repair
+	if err != nil {
+		return err
+	}
+	defer jobs.Close()
 
 	ln, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
