@@ -80,11 +80,18 @@ func BenchmarkRamp100(b *testing.B) {
 }
 
 // BenchmarkBackfill copies -backfill.sessions sessions of 512 B from a
-// memstore into a local redis-server, then runs redis-benchmark -P 16 -d 512
-// -t set against the same server, and reports both rates and their ratio;
-// then the two unchecked SETs per session that the key layout needs
-// (twoSetPipeline) and that ratio.
-// Run it with -benchtime 1x; the issue's figure uses -backfill.sessions
+// memstore into a local redis-server and reports, like for like (the
+// server flushed before each side, the same session count and value size):
+//
+//   - sessions/s: the backfill's rate;
+//   - x-floor: that rate over the floor of the two-key layout, two SETs
+//     with an expiry per session pipelined from Go, 1000 sessions per
+//     pipeline and 4 in flight as Backfill, with no read, no check and no
+//     script (twoSetPipeline);
+//   - x-redis-benchmark: that rate over `redis-benchmark -P 16 -d 512 -t
+//     set` writing as many keys into the emptied server.
+//
+// Run it with -benchtime 1x; the figures quoted use -backfill.sessions
 // 1000000.
 func BenchmarkBackfill(b *testing.B) {
 	srv := redistest.StartServer(b)
@@ -121,9 +128,14 @@ func BenchmarkBackfill(b *testing.B) {
 		b.ReportMetric(rate, "sessions/s")
 		m.Close()
 		local.Close()
+		// Each side starts from an empty server: a server already holding
+		// the backfilled keys makes redis-benchmark's SETs overwrites.
+		if err := client.FlushAll(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
 		if rb, err := redisBenchmarkSet(srv.Addr, n); err == nil {
 			b.ReportMetric(rb, "redis-benchmark-set/s")
-			b.ReportMetric(rate/rb, "ratio")
+			b.ReportMetric(rate/rb, "x-redis-benchmark")
 		} else {
 			b.Logf("redis-benchmark: %v", err)
 		}
@@ -135,14 +147,16 @@ func BenchmarkBackfill(b *testing.B) {
 		}
 		two := twoSetPipeline(ctx, b, client, n, data, exp)
 		b.ReportMetric(two, "two-set-pipeline/s")
-		b.ReportMetric(rate/two, "ratio-two-set")
+		b.ReportMetric(rate/two, "x-floor")
 		b.StartTimer()
 	}
 }
 
-// twoSetPipeline writes n sessions as `SET data PXAT` plus `SET sidecar
-// PXAT`, in pipelines of 1000 sessions, 4 in flight (as Backfill), and
-// returns sessions per second.
+// twoSetPipeline writes n sessions as two keys of about the layout's
+// sizes, each `SET key value PXAT` (the data, and a short version beside
+// it), in pipelines of 1000 sessions, 4 in flight (as Backfill), and
+// returns sessions per second. The second key's name is not the sidecar's
+// (that format is redisstore's own): on one server only the work counts.
 func twoSetPipeline(ctx context.Context, b *testing.B, client redis.UniversalClient, n int, data []byte, exp time.Time) float64 {
 	const batch = 1000
 	px := exp.UnixMilli()
@@ -157,7 +171,7 @@ func twoSetPipeline(ctx context.Context, b *testing.B, client redis.UniversalCli
 					for i := first; i < min(first+batch, n); i++ {
 						key := "scs:session:s" + strconv.Itoa(i)
 						p.Do(ctx, "SET", key, data, "PXAT", px)
-						p.Do(ctx, "SET", "{"+key+"}:v", "d"+strconv.Itoa(i+1), "PXAT", px)
+						p.Do(ctx, "SET", key+":version", "d"+strconv.Itoa(i+1), "PXAT", px)
 					}
 					return nil
 				})
