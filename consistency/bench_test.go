@@ -113,7 +113,7 @@ func fullDiff(b *testing.B, cfg consistency.DiffConfig) {
 
 // mgetFloor reads keys two per MGET, in pipelines of the diff's batch size
 // (DefaultDiffBatch sessions), DefaultDiffConcurrency pipelines in flight.
-func mgetFloor(b *testing.B, rdb redis.UniversalClient, keys []string) {
+func mgetFloor(b testing.TB, rdb redis.UniversalClient, keys []string) {
 	ctx := context.Background()
 	const batch = 2 * consistency.DefaultDiffBatch
 	starts := make(chan int)
@@ -149,7 +149,7 @@ func mgetFloor(b *testing.B, rdb redis.UniversalClient, keys []string) {
 }
 
 // allKeys lists every key of the server.
-func allKeys(b *testing.B, rdb *redis.Client) []string {
+func allKeys(b testing.TB, rdb *redis.Client) []string {
 	var keys []string
 	iter := rdb.Scan(context.Background(), 0, "*", 1000).Iterator()
 	for iter.Next(context.Background()) {

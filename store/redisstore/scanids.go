@@ -15,13 +15,15 @@ var _ store.IDScanner = (*Store)(nil)
 
 // idScanCountFactor multiplies Options.ScanCount for ScanIDs: its pages
 // carry keys only, no record reads, so a larger page costs little and saves
-// round trips.
-const idScanCountFactor = 10
+// round trips (with the default ScanCount, COUNT 5000: one SCAN call then
+// walks about 5000 buckets, under a millisecond of the server's time; on
+// 40,000 keys it took a quarter of the time COUNT 1000 did).
+const idScanCountFactor = 50
 
 // ScanIDs lists the ids of the data keys under Prefix, as
 // [store.IDScanner] specifies: each master of a cluster (each shard of a
 // ring, the one server otherwise) is walked with SCAN MATCH Prefix* COUNT
-// 10*ScanCount, never KEYS, and fn receives each page's ids. Nothing is
+// 50*ScanCount, never KEYS, and fn receives each page's ids. Nothing is
 // read besides the keys, so a listed id may hold only a record Get would
 // hide (expired by the store's clock but not yet by Redis's); SCAN may list
 // an id twice, and ScanIDs keeps no memory of the ids it listed. Sidecars
