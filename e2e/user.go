@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/redact"
 )
 
 // maxDead bounds the dead ids a user remembers for probes and the report.
@@ -138,13 +140,9 @@ func (u *user) problemf(n *atomic.Uint64, format string, args ...any) {
 }
 
 // redactErr returns err's text with the session id, should a URL or
-// header ever carry it, replaced.
+// header ever carry it, replaced by its redacted form.
 func redactErr(err error, sid string) string {
-	s := err.Error()
-	if sid != "" {
-		s = strings.ReplaceAll(s, sid, "<sid>")
-	}
-	return s
+	return redact.Text(err.Error(), "e2e", sid)
 }
 
 // abandon forgets the current session without declaring it dead: used when

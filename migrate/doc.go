@@ -51,6 +51,20 @@
 // operator's resume reaches the flags (FlagEpoch past the rollback with
 // FlagTripped false). In complete a trip alerts but keeps routing.
 //
+// # Jobs
+//
+// Backfill, the full consistency diff and repair must run where the local
+// sessions are, in every instance. [Migrator.StartJobs] starts a
+// [JobRunner] that polls the control plane (migrate/control) for jobs
+// naming this instance, runs its part (Backfill; the consistency package's
+// passes over this Migrator's stores, repairing through a
+// consistency.Repairer), reports progress and results, and takes its turn
+// leading a job: the leader scans the distributed store for extras and
+// ends the job, partial when a participant leaves mid-job (its heartbeat
+// expires, or it restarted), canceled on request. A diff's result becomes
+// the control plane's last diff, which gates complete. Heartbeats
+// (HeartbeatCollector) carry this instance's part of the newest diff.
+//
 // # Observability
 //
 // Metrics (prefix sessionmigrate_) register on Options.Registerer; the

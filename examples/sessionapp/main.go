@@ -5,7 +5,8 @@
 //
 //   - a memstore as the local store and a redisstore as the distributed one,
 //   - a Migrator following the control plane through its OpenFeature
-//     provider, publishing guard trips and heartbeats,
+//     provider, publishing guard trips and heartbeats, and running the
+//     control plane's jobs (backfill, diff, repair),
 //   - an admin listener with /metrics and /status.
 //
 // Endpoints: POST /login (new session, cookie "sid"), GET /session (the
