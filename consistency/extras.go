@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/pace"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
@@ -40,7 +41,7 @@ func ScanExtras(ctx context.Context, cfg DiffConfig, members *Members) (ExtrasSc
 		return ExtrasScan{}, fmt.Errorf("consistency: scan extras: MemberKey is required")
 	}
 	h := newMemberHash(cfg.MemberKey)
-	pace := newPacer(cfg.Rate)
+	limit := pace.New(cfg.Rate)
 	var res ExtrasScan
 	seen := map[string]struct{}{}
 	page := func(ids []string) error {
@@ -62,7 +63,7 @@ func ScanExtras(ctx context.Context, cfg DiffConfig, members *Members) (ExtrasSc
 		if cfg.Progress != nil {
 			cfg.Progress(Progress{Scanned: res.Scanned, Suspects: int64(len(res.Candidates))})
 		}
-		return pace.wait(ctx, res.Scanned)
+		return limit.Wait(ctx, res.Scanned)
 	}
 	var err error
 	switch d := cfg.Distributed.(type) {
@@ -142,7 +143,7 @@ func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, hel
 		}
 	}
 	t.add(func(r *PassResult) { r.Changed = int64(len(candidates) - len(ids)) })
-	pace := newPacer(cfg.Rate)
+	limit := pace.New(cfg.Rate)
 	for first := 0; first < len(ids); first += cfg.Batch {
 		part := ids[first:min(first+cfg.Batch, len(ids))]
 		looks, err := readDist(ctx, cfg.Distributed, cfg.Timeout, part)
@@ -168,7 +169,7 @@ func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, hel
 		})
 		t.scanned.Add(int64(len(part)))
 		t.progress(false)
-		if err := pace.wait(ctx, t.scanned.Load()); err != nil {
+		if err := limit.Wait(ctx, t.scanned.Load()); err != nil {
 			return t.result(start), fmt.Errorf("consistency: confirm extras: %w", err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/pace"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
@@ -70,7 +71,7 @@ func LocalPass(ctx context.Context, cfg DiffConfig) (PassResult, error) {
 		}
 	})
 
-	pace := newPacer(cfg.Rate)
+	limit := pace.New(cfg.Rate)
 	batch := make([]store.Entry, 0, cfg.Batch)
 	send := func() error {
 		if len(batch) == 0 {
@@ -83,7 +84,7 @@ func LocalPass(ctx context.Context, cfg DiffConfig) (PassResult, error) {
 		}
 		batch = make([]store.Entry, 0, cfg.Batch)
 		p.t.progress(false)
-		return pace.wait(ctx, p.t.scanned.Load())
+		return limit.Wait(ctx, p.t.scanned.Load())
 	}
 	err := sc.Scan(ctx, func(id string, rec store.Record) error {
 		p.t.scanned.Add(1)

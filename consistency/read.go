@@ -46,30 +46,3 @@ func readLocal(ctx context.Context, l store.Store, ids []string) ([]store.Record
 	}
 	return recs, found, nil
 }
-
-// pacer holds a loop to rate items per second (0: no limit).
-type pacer struct {
-	rate  float64
-	start time.Time
-}
-
-func newPacer(rate float64) pacer { return pacer{rate: rate, start: time.Now()} }
-
-// wait returns once done items are within the rate, or ctx ends.
-func (p pacer) wait(ctx context.Context, done int64) error {
-	if p.rate <= 0 {
-		return nil
-	}
-	wait := time.Until(p.start.Add(time.Duration(float64(done) / p.rate * float64(time.Second))))
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
-}

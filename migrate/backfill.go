@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/pace"
 	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
@@ -87,7 +88,7 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 	if opts.Concurrency == 0 {
 		opts.Concurrency = 4
 	}
-	b := &backfill{m: m, opts: opts, start: time.Now(), setMany: m.setManyFunc()}
+	b := &backfill{m: m, opts: opts, start: time.Now(), limit: pace.New(opts.Rate), setMany: m.setManyFunc()}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	batches := make(chan []store.Entry, opts.Concurrency)
@@ -112,7 +113,7 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 			return context.Cause(ctx)
 		}
 		batch = make([]store.Entry, 0, opts.BatchSize)
-		return b.pace(ctx)
+		return b.limit.Wait(ctx, b.scanned.Load())
 	}
 	err := sc.Scan(ctx, func(id string, rec store.Record) error {
 		scanned := b.scanned.Add(1)
@@ -155,6 +156,7 @@ type backfill struct {
 	m       *Migrator
 	opts    BackfillOptions
 	start   time.Time
+	limit   pace.Limiter
 	setMany func(ctx context.Context, entries []store.Entry) ([]bool, error)
 
 	scanned, copied, skipped, failed atomic.Int64
@@ -194,26 +196,6 @@ func (b *backfill) write(ctx context.Context, batch []store.Entry) {
 	b.count(&b.copied, "copied", copied)
 	b.count(&b.skipped, "skipped", skipped)
 	b.count(&b.failed, "error", failed)
-}
-
-// pace waits as long as the rate limit asks.
-func (b *backfill) pace(ctx context.Context) error {
-	if b.opts.Rate <= 0 {
-		return nil
-	}
-	due := b.start.Add(time.Duration(float64(b.scanned.Load()) / b.opts.Rate * float64(time.Second)))
-	wait := time.Until(due)
-	if wait <= 0 {
-		return nil
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // setManyFunc returns the distributed store's batch write, or one Set per

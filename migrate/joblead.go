@@ -37,10 +37,7 @@ func (r *JobRunner) lead(ctx context.Context, j control.Job) {
 	t := time.NewTicker(r.opts.Tick)
 	defer t.Stop()
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
-		leads, err := r.ctl.ClaimLead(cctx, j.ID, r.opts.Instance, r.opts.LeadTTL)
-		cancel()
-		if err == nil && leads {
+		if leads, err := r.claimLead(ctx, j.ID); err == nil && leads {
 			r.log.Info("sessionmigrate: leading job", "job", j.ID)
 			if r.drive(ctx, j) {
 				return
@@ -52,6 +49,13 @@ func (r *JobRunner) lead(ctx context.Context, j control.Job) {
 		case <-t.C:
 		}
 	}
+}
+
+// claimLead claims or renews the lead of job id, bounded by a few ticks.
+func (r *JobRunner) claimLead(ctx context.Context, id string) (bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
+	defer cancel()
+	return r.ctl.ClaimLead(ctx, id, r.opts.Instance, r.opts.LeadTTL)
 }
 
 // drive leads job j until it ends (true) or the lead is lost (false).
@@ -144,10 +148,7 @@ func (r *JobRunner) keep(ctx context.Context, j control.Job, lost context.Cancel
 			return
 		case <-t.C:
 		}
-		cctx, cancel := context.WithTimeout(ctx, 5*r.opts.Tick)
-		leads, err := r.ctl.ClaimLead(cctx, j.ID, r.opts.Instance, r.opts.LeadTTL)
-		cancel()
-		if err == nil && !leads {
+		if leads, err := r.claimLead(ctx, j.ID); err == nil && !leads {
 			lost(errLostLead)
 			return
 		}

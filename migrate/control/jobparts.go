@@ -75,31 +75,26 @@ func (c *Client) JobInfo(ctx context.Context, id string) (JobInfo, error) {
 // PutPart records instance's part of job id (a participant writes its
 // own). A zero p.Updated is set from the clock.
 func (c *Client) PutPart(ctx context.Context, id string, p Part) error {
-	if p.Updated.IsZero() {
-		p.Updated = c.now()
-	}
-	b, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("control: put part: %w", err)
-	}
-	if err := c.rdb.Set(ctx, c.jobKeys(id).partPrefix+p.Instance, b, DefaultJobTTL).Err(); err != nil {
-		return fmt.Errorf("control: put part: %w", err)
-	}
-	return nil
+	return c.putPart(ctx, "put part", c.jobKeys(id).partPrefix+p.Instance, p)
 }
 
 // PutScan records the leading instance's progress through the distributed
 // store for job id.
 func (c *Client) PutScan(ctx context.Context, id string, p Part) error {
+	return c.putPart(ctx, "put scan", c.jobKeys(id).scan, p)
+}
+
+// putPart stores p as JSON at key for the job records' lifetime.
+func (c *Client) putPart(ctx context.Context, op, key string, p Part) error {
 	if p.Updated.IsZero() {
 		p.Updated = c.now()
 	}
 	b, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("control: put scan: %w", err)
+		return fmt.Errorf("control: %s: %w", op, err)
 	}
-	if err := c.rdb.Set(ctx, c.jobKeys(id).scan, b, DefaultJobTTL).Err(); err != nil {
-		return fmt.Errorf("control: put scan: %w", err)
+	if err := c.rdb.Set(ctx, key, b, DefaultJobTTL).Err(); err != nil {
+		return fmt.Errorf("control: %s: %w", op, err)
 	}
 	return nil
 }
