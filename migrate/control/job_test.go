@@ -188,3 +188,52 @@ func TestUpdateForcedIsAudited(t *testing.T) {
 		t.Fatalf("force: got %v, want rollback true, forced update true, update false", got)
 	}
 }
+
+// TestJobReapStuck: a job no instance starts, or that no instance ends
+// after a cancel, is ended by Reap once ReapAfter has passed.
+func TestJobReapStuck(t *testing.T) {
+	srv := redistest.StartServer(t)
+	clock := newFakeClock()
+	c := newClient(t, srv.Client(t), Options{Clock: clock.Now})
+	ctx := context.Background()
+	if err := c.PublishHeartbeat(ctx, Heartbeat{InstanceID: "a"}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.RequestJob(ctx, JobRequest{Kind: JobDiff, Reason: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ended, err := c.Reap(ctx, j.ID, "ctl"); err != nil || ended {
+		t.Fatalf("Reap right away: %v, %v", ended, err)
+	}
+	clock.Advance(ReapAfter)
+	if ended, err := c.Reap(ctx, j.ID, "ctl"); err != nil || !ended {
+		t.Fatalf("Reap of a job nobody started: %v, %v", ended, err)
+	}
+	info, _ := c.JobInfo(ctx, j.ID)
+	if info.Status != JobFailed || !strings.Contains(info.End.Message, "job runner") {
+		t.Fatalf("end: %+v", info.End)
+	}
+
+	j, err = c.RequestJob(ctx, JobRequest{Kind: JobDiff, Reason: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.PutPart(ctx, j.ID, Part{Instance: "a", Phase: "running"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CancelJob(ctx, j.ID, "ann", "stop"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(ReapAfter - time.Second)
+	if ended, _ := c.Reap(ctx, j.ID, "ctl"); ended {
+		t.Fatal("reaped a canceled job before ReapAfter")
+	}
+	clock.Advance(time.Second)
+	if ended, err := c.Reap(ctx, j.ID, "ctl"); err != nil || !ended {
+		t.Fatalf("Reap of a canceled job nobody ended: %v, %v", ended, err)
+	}
+	if info, _ := c.JobInfo(ctx, j.ID); info.Status != JobCanceled || !strings.Contains(info.End.Message, "canceled by ann: stop") {
+		t.Fatalf("end: %+v", info.End)
+	}
+}

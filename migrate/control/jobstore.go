@@ -183,9 +183,17 @@ func (c *Client) clearStale(ctx context.Context, kind JobKind, id string) (bool,
 	return c.Reap(ctx, id, "")
 }
 
-// Reap ends job id as failed when none of its participants is live any
-// more (nobody is left to end it), recording by as the one who ended it.
-// It reports whether the job has ended, by this call or before.
+// ReapAfter is how long a job may go without any participant starting its
+// part, or without ending after a cancel request, before Reap ends it.
+const ReapAfter = 30 * time.Second
+
+// Reap ends job id when nothing is left to end it, recording by as the one
+// who did: as failed when none of its participants is live any more, or
+// when none has started its part ReapAfter after the request (the instances
+// run no job runner); as canceled when it was canceled ReapAfter ago and
+// has not ended. It reports whether the job has ended, by this call or
+// before. migratectl calls it while it waits for a job, and RequestJob
+// before refusing a request because of a job of the same kind.
 func (c *Client) Reap(ctx context.Context, id, by string) (bool, error) {
 	info, err := c.JobInfo(ctx, id)
 	if err != nil {
@@ -193,6 +201,22 @@ func (c *Client) Reap(ctx context.Context, id, by string) (bool, error) {
 	}
 	if info.End != nil {
 		return true, nil
+	}
+	if by == "" {
+		by = "control"
+	}
+	now := c.now()
+	if cn := info.Cancel; cn != nil && now.Sub(cn.At) >= ReapAfter {
+		return c.reap(ctx, id, JobEnd{Status: JobCanceled, By: by,
+			Message: fmt.Sprintf("canceled by %s: %s; no instance ended it within %s of the cancel", cn.Actor, cn.Reason, ReapAfter)})
+	}
+	started := false
+	for _, p := range info.Parts {
+		started = started || p.Phase != ""
+	}
+	if !started && now.Sub(info.Created) >= ReapAfter {
+		return c.reap(ctx, id, JobEnd{Status: JobFailed, By: by,
+			Message: fmt.Sprintf("no participant started its part within %s: do the instances run a job runner (migrate.Migrator.StartJobs)?", ReapAfter)})
 	}
 	live, err := c.Instances(ctx)
 	if err != nil {
@@ -207,12 +231,16 @@ func (c *Client) Reap(ctx context.Context, id, by string) (bool, error) {
 			return false, nil
 		}
 	}
-	if by == "" {
-		by = "control"
-	}
-	_, err = c.EndJob(ctx, id, JobEnd{Status: JobFailed, By: by, Left: info.Participants,
+	return c.reap(ctx, id, JobEnd{Status: JobFailed, By: by, Left: info.Participants,
 		Message: fmt.Sprintf("every participant (%d) left before the job ended; nothing is left to run it", len(info.Participants))})
-	return err == nil, err
+}
+
+// reap writes end for job id and reports whether the job has ended.
+func (c *Client) reap(ctx context.Context, id string, end JobEnd) (bool, error) {
+	if _, err := c.EndJob(ctx, id, end); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // EndJob ends job id with end, unless it has ended already: the first end
