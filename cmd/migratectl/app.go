@@ -186,6 +186,9 @@ func (a *app) explain(err error) error {
 		return err
 	}
 	switch {
+	case errors.Is(err, control.ErrCorruptState) && strings.Contains(err.Error(), "control: job"):
+		// A job's records live under their own keys; the state is fine.
+		return failf("a job record is corrupt: %s", after(err.Error(), control.ErrCorruptState.Error()+": "))
 	case errors.Is(err, control.ErrCorruptState):
 		key, what := a.ctl.StateKey(), "state"
 		if strings.Contains(err.Error(), "last diff") {

@@ -303,3 +303,29 @@ func TestDiffExitCode(t *testing.T) {
 		}
 	}
 }
+
+// TestCorruptJobRecord: a damaged job part is reported as such, not as a
+// corrupt state.
+func TestCorruptJobRecord(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	c := h.client()
+	if err := c.PublishHeartbeat(ctx, control.Heartbeat{InstanceID: "a"}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	j, err := c.RequestJob(ctx, control.JobRequest{Kind: control.JobDiff, Reason: "r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.rdb().Set(ctx, "{"+h.prefix+"}:job:"+j.ID+":part:a", "garbage", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run("jobs", "show", j.ID)
+	if r.code != exitError {
+		t.Fatalf("show of a job with a corrupt part: %v", r)
+	}
+	oneLine(t, r, "a job record is corrupt", "job part")
+	if strings.Contains(r.stderr, "state key") {
+		t.Errorf("a corrupt job part blamed on the state: %q", r.stderr)
+	}
+}
