@@ -56,6 +56,8 @@ func (b *backfillLead) result(info control.JobInfo, _ string) json.RawMessage {
 	return out
 }
 
+func (b *backfillLead) lastDiff(control.JobEnd) *control.DiffResult { return nil }
+
 func (b *backfillLead) ended(context.Context, control.JobInfo, control.JobEnd) {}
 
 // localLen returns the number of local sessions when the local store can

@@ -315,26 +315,29 @@ func (d *diffLead) resultOf(info control.JobInfo, complete bool, why string) jso
 	return b
 }
 
-// ended records a diff's result as the last diff (the gate of complete)
-// and removes the job's blobs.
-func (d *diffLead) ended(ctx context.Context, info control.JobInfo, end control.JobEnd) {
+// lastDiff summarises a diff job's end as the last diff, which gates
+// complete; a repair's detection is no diff of record.
+func (d *diffLead) lastDiff(end control.JobEnd) *control.DiffResult {
+	if d.j.Kind != control.JobDiff {
+		return nil
+	}
+	rep, err := consistency.DecodeReport(end.Result)
+	if err != nil {
+		d.r.log.Error("sessionmigrate: diff report does not decode", "job", d.j.ID, "error", err.Error())
+		return nil
+	}
+	last := LastDiffOf(rep, d.j)
+	return &last
+}
+
+// ended removes the job's blobs.
+func (d *diffLead) ended(ctx context.Context, info control.JobInfo, _ control.JobEnd) {
 	names := []string{blobCandidates}
 	for _, p := range info.Participants {
 		names = append(names, blobMembers+p, blobHeld+p)
 	}
 	if err := d.r.ctl.DeleteBlobs(ctx, d.j.ID, names...); err != nil {
 		d.r.log.Warn("sessionmigrate: removing job blobs", "job", d.j.ID, "error", err.Error())
-	}
-	if d.j.Kind != control.JobDiff {
-		return
-	}
-	rep, err := consistency.DecodeReport(end.Result)
-	if err != nil {
-		d.r.log.Error("sessionmigrate: diff report does not decode", "job", d.j.ID, "error", err.Error())
-		return
-	}
-	if err := d.r.ctl.SetLastDiff(ctx, LastDiffOf(rep, d.j)); err != nil {
-		d.r.log.Error("sessionmigrate: recording the last diff", "job", d.j.ID, "error", err.Error())
 	}
 }
 

@@ -23,6 +23,9 @@ type flow interface {
 	// for an end the flow did not reach itself (a participant left, a
 	// cancel, a failure); why says what happened.
 	result(info control.JobInfo, why string) json.RawMessage
+	// lastDiff is what end makes the control plane's last diff (written
+	// atomically with the end), or nil for a kind that is no diff.
+	lastDiff(end control.JobEnd) *control.DiffResult
 	// ended runs once this leader has ended the job with end.
 	ended(ctx context.Context, info control.JobInfo, end control.JobEnd)
 }
@@ -183,7 +186,7 @@ func (r *JobRunner) endJob(ctx context.Context, info control.JobInfo, end contro
 	end.By = r.opts.Instance
 	cctx, cancel := context.WithTimeout(ctx, 10*r.opts.Tick)
 	defer cancel()
-	won, err := r.ctl.EndJob(cctx, info.ID, end)
+	won, err := r.ctl.EndJob(cctx, info.ID, end, f.lastDiff(end))
 	if err != nil {
 		r.log.Warn("sessionmigrate: ending job", "job", info.ID, "error", err.Error())
 		return

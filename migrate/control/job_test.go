@@ -87,11 +87,15 @@ func TestJobLifecycle(t *testing.T) {
 		t.Fatalf("after cancel: %+v", info)
 	}
 	end := JobEnd{Status: JobCanceled, By: "a", Message: "canceled by bob", Result: json.RawMessage(`{"x":1}`)}
-	if ended, err := c.EndJob(ctx, j.ID, end); err != nil || !ended {
+	last := &DiffResult{Job: j.ID, Checked: 3, Partial: true, Incomplete: "canceled"}
+	if ended, err := c.EndJob(ctx, j.ID, end, last); err != nil || !ended {
 		t.Fatalf("EndJob: %v, %v", ended, err)
 	}
-	if ended, err := c.EndJob(ctx, j.ID, JobEnd{Status: JobDone}); err != nil || ended {
+	if ended, err := c.EndJob(ctx, j.ID, JobEnd{Status: JobDone}, &DiffResult{Job: j.ID, Clean: true}); err != nil || ended {
 		t.Fatalf("a second EndJob: %v, %v; want false (the first end wins)", ended, err)
+	}
+	if d, found, err := c.LastDiff(ctx); err != nil || !found || d.Job != j.ID || !d.Partial || d.Clean || d.At.IsZero() {
+		t.Fatalf("the last diff written with the first end: %+v %v %v", d, found, err)
 	}
 	info, err = c.JobInfo(ctx, j.ID)
 	if err != nil || info.Status != JobCanceled || string(info.End.Result) != `{"x":1}` {

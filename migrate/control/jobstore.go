@@ -54,15 +54,18 @@ redis.call('PUBLISH', ARGV[6], 'requested ' .. ARGV[1])
 return ''
 `)
 
-// endJobScript writes a job's end unless it has one, frees its kind, and
-// audits and announces the end. It returns 1 when it ended the job.
+// endJobScript writes a job's end unless it has one, frees its kind,
+// records a diff job's result as the last diff, and audits and announces
+// the end. It returns 1 when it ended the job.
 //
-// KEYS[1] end key, KEYS[2] active key, KEYS[3] audit. ARGV[1] end JSON,
-// ARGV[2] id, ARGV[3] TTL ms, ARGV[4] audit MAXLEN, ARGV[5] channel,
-// ARGV[6] epoch, ARGV[7] audit JSON.
+// KEYS[1] end key, KEYS[2] active key, KEYS[3] audit, KEYS[4] last diff.
+// ARGV[1] end JSON, ARGV[2] id, ARGV[3] TTL ms, ARGV[4] audit MAXLEN,
+// ARGV[5] channel, ARGV[6] epoch, ARGV[7] audit JSON, ARGV[8] last diff
+// JSON or "".
 var endJobScript = redis.NewScript(`
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3]) then return 0 end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+if ARGV[8] ~= '' then redis.call('SET', KEYS[4], ARGV[8]) end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'kind', 'job', 'epoch', ARGV[6], 'job', ARGV[7])
 redis.call('PUBLISH', ARGV[5], 'ended ' .. ARGV[2])
 return 1
@@ -237,7 +240,7 @@ func (c *Client) Reap(ctx context.Context, id, by string) (bool, error) {
 
 // reap writes end for job id and reports whether the job has ended.
 func (c *Client) reap(ctx context.Context, id string, end JobEnd) (bool, error) {
-	if _, err := c.EndJob(ctx, id, end); err != nil {
+	if _, err := c.EndJob(ctx, id, end, nil); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -246,8 +249,10 @@ func (c *Client) reap(ctx context.Context, id string, end JobEnd) (bool, error) 
 // EndJob ends job id with end, unless it has ended already: the first end
 // wins, and ended reports whether this one did. A zero end.At is set from
 // the clock. The end frees the kind for a new job and is audited and
-// announced atomically.
-func (c *Client) EndJob(ctx context.Context, id string, end JobEnd) (ended bool, err error) {
+// announced atomically; with a non-nil last (a diff job's summary) it also
+// becomes the last diff in the same step, so whoever sees the job ended
+// sees its diff (a zero last.At is set from end.At).
+func (c *Client) EndJob(ctx context.Context, id string, end JobEnd, last *DiffResult) (ended bool, err error) {
 	if !end.Status.Final() {
 		return false, fmt.Errorf("control: end job: %w", invalid("status %q is not final", end.Status))
 	}
@@ -262,14 +267,27 @@ func (c *Client) EndJob(ctx context.Context, id string, end JobEnd) (ended bool,
 	if err != nil {
 		return false, fmt.Errorf("control: end job: %w", err)
 	}
+	var lastJSON []byte
+	if last != nil {
+		d := *last
+		if d.At.IsZero() {
+			d.At = end.At
+		}
+		if err := d.validate(); err != nil {
+			return false, fmt.Errorf("control: end job: %w", invalid("last diff: %v", err))
+		}
+		if lastJSON, err = json.Marshal(d); err != nil {
+			return false, fmt.Errorf("control: end job: %w", err)
+		}
+	}
 	st, err := c.State(ctx)
 	if err != nil {
 		st.Epoch = j.Epoch // a corrupt state must not keep a job from ending
 	}
 	aud := JobAudit{ID: id, Kind: j.Kind, Event: JobEndedEvent, Actor: j.Actor, Reason: j.Reason, Status: end.Status, Message: end.Message}.encode()
 	k := c.jobKeys(id)
-	n, err := endJobScript.Run(ctx, c.rdb, []string{k.end, c.activeJobKey(j.Kind), c.keys.audit},
-		b, id, DefaultJobTTL.Milliseconds(), c.opts.AuditMaxLen, c.JobChannel(), st.Epoch, aud).Int()
+	n, err := endJobScript.Run(ctx, c.rdb, []string{k.end, c.activeJobKey(j.Kind), c.keys.audit, c.keys.lastDiff},
+		b, id, DefaultJobTTL.Milliseconds(), c.opts.AuditMaxLen, c.JobChannel(), st.Epoch, aud, lastJSON).Int()
 	if err != nil {
 		return false, fmt.Errorf("control: end job: %w", err)
 	}
