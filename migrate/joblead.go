@@ -72,26 +72,17 @@ func (r *JobRunner) drive(ctx context.Context, j control.Job) bool {
 	}
 	leadCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
-	g := &guardian{r: r, j: j, runs: map[string]string{}}
-	// stepCtx bounds the flow's long steps (a scan): the keeper cancels it
-	// as soon as the job must stop, keeping what it saw as the verdict.
+	g := &guardian{r: r, runs: map[string]string{}, missing: map[string]time.Time{}}
+	// stepCtx bounds the flow's long steps (a scan): the keeper stops it as
+	// soon as the job must end, and the loop below ends the job.
 	stepCtx, stopStep := context.WithCancelCause(leadCtx)
 	defer stopStep(nil)
-	var (
-		mu      sync.Mutex
-		verdict *standing
-	)
 	keeperDone := make(chan struct{})
 	go func() {
 		defer close(keeperDone)
 		r.keep(leadCtx, j, lost, func(st standing) {
-			if why := g.abnormal(st.info, st.live); why != "" {
-				mu.Lock()
-				if verdict == nil {
-					verdict = &st
-				}
-				mu.Unlock()
-				stopStep(errors.New(why))
+			if v := g.judge(st.info, st.live); v != nil {
+				stopStep(errors.New(v.why))
 			}
 		})
 	}()
@@ -107,16 +98,10 @@ func (r *JobRunner) drive(ctx context.Context, j control.Job) bool {
 			if st.info.End != nil {
 				return true
 			}
-			mu.Lock()
-			doomed := verdict
-			mu.Unlock()
-			end := g.end(st.info, st.live, f)
-			switch {
-			case end == nil && doomed != nil && st.info.Cancel == nil:
-				// What the keeper saw stands (a participant that came
-				// back has missed part of the job all the same).
-				end = g.end(doomed.info, doomed.live, f)
-			case end == nil && doomed == nil:
+			var end *control.JobEnd
+			if v := g.judge(st.info, st.live); v != nil {
+				end = v.end(st.info, f, r.opts.Tick) // nil while a cancel's grace runs
+			} else {
 				end, err = f.advance(stepCtx, st.info)
 				if err != nil && stepCtx.Err() == nil {
 					end = &control.JobEnd{Status: control.JobFailed, Message: err.Error(), Result: f.result(st.info, err.Error())}
@@ -197,94 +182,97 @@ func (r *JobRunner) endJob(ctx context.Context, info control.JobInfo, end contro
 	}
 }
 
-// guardian tells when a job must end before its work is over. Its methods
-// are safe for concurrent use (the keeper and the leader's loop).
+// guardian tells when a job must end before its work is over. Its
+// verdict, once reached, stands: a participant that comes back has missed
+// part of the job all the same. Its methods are safe for concurrent use
+// (the keeper and the leader's loop).
 type guardian struct {
 	r *JobRunner
-	j control.Job
 
-	mu       sync.Mutex
-	runs     map[string]string // participant -> run token first seen
-	canceled time.Time         // when the leader first saw the cancel
+	mu      sync.Mutex
+	runs    map[string]string    // participant -> run token first seen
+	missing map[string]time.Time // participant -> first seen without a heartbeat
+	verdict *verdict
 }
 
-// abnormal says why the job must stop now, or "".
-func (g *guardian) abnormal(info control.JobInfo, live map[string]bool) string {
-	if info.Cancel != nil {
-		return fmt.Sprintf("canceled by %s: %s", info.Cancel.Actor, info.Cancel.Reason)
-	}
-	var left []string
-	for _, p := range info.Parts {
-		switch {
-		case p.Phase == phaseFailed:
-			return fmt.Sprintf("instance %s failed: %s", p.Instance, p.Error)
-		case !live[p.Instance] || g.restarted(p):
-			left = append(left, p.Instance)
-		}
-	}
-	if len(left) > 0 {
-		return "left: " + strings.Join(left, ", ")
-	}
-	return ""
+// verdict is why a job must end early.
+type verdict struct {
+	status control.JobStatus // JobCanceled, JobFailed or JobPartial
+	why    string
+	left   []string
+	at     time.Time // when it was reached
 }
 
-// restarted reports whether participant p restarted since the leader first
-// saw its part.
-func (g *guardian) restarted(p control.Part) bool {
+// judge returns the verdict on the job as it stands, or nil while it may
+// go on. A cancel request, a failed part, or a participant gone (see gone)
+// make one.
+func (g *guardian) judge(info control.JobInfo, live map[string]bool) *verdict {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if p.Phase == phaseRestarted {
-		return true
+	if g.verdict != nil {
+		return g.verdict
 	}
-	if p.Run == "" {
-		return false
-	}
-	first, ok := g.runs[p.Instance]
-	if !ok {
-		g.runs[p.Instance] = p.Run
-		return false
-	}
-	return first != p.Run
-}
-
-// end returns the end of a job that must stop before its work is over:
-// canceled (once the parts have stopped, or after a grace), failed, or
-// partial when a participant left; nil when the job goes on.
-func (g *guardian) end(info control.JobInfo, live map[string]bool, f flow) *control.JobEnd {
-	if info.Cancel != nil {
-		g.mu.Lock()
-		if g.canceled.IsZero() {
-			g.canceled = time.Now()
-		}
-		since := time.Since(g.canceled)
-		g.mu.Unlock()
-		stopped := !slices.ContainsFunc(info.Parts, func(p control.Part) bool { return p.Phase == phaseRunning && live[p.Instance] })
-		if !stopped && since < 10*g.r.opts.Tick {
-			return nil // let the parts record where they stopped
-		}
-		why := fmt.Sprintf("canceled by %s: %s; the result covers what was done before", info.Cancel.Actor, info.Cancel.Reason)
-		return &control.JobEnd{Status: control.JobCanceled, Message: why, Result: f.result(info, why)}
-	}
+	var v *verdict
 	var left, notes []string
 	for _, p := range info.Parts {
-		switch {
-		case p.Phase == phaseFailed:
-			why := fmt.Sprintf("instance %s failed: %s", p.Instance, p.Error)
-			return &control.JobEnd{Status: control.JobFailed, Message: why, Result: f.result(info, why)}
-		case !live[p.Instance] || g.restarted(p):
-			how := "its heartbeat expired"
-			if live[p.Instance] {
-				how = "it restarted"
-			}
+		if p.Phase == phaseFailed && v == nil {
+			v = &verdict{status: control.JobFailed, why: fmt.Sprintf("instance %s failed: %s", p.Instance, p.Error)}
+		}
+		if gone, how := g.gone(p, live); gone {
 			left = append(left, p.Instance)
 			notes = append(notes, fmt.Sprintf("%s left mid-job (%s) %s", p.Instance, how, partDone(p)))
 		}
 	}
-	if len(left) == 0 {
+	switch {
+	case info.Cancel != nil:
+		v = &verdict{status: control.JobCanceled,
+			why: fmt.Sprintf("canceled by %s: %s; the result covers what was done before", info.Cancel.Actor, info.Cancel.Reason)}
+	case v != nil:
+	case len(left) > 0:
+		v = &verdict{status: control.JobPartial, left: left, why: strings.Join(notes, "; ") + "; the job ended with what the others did"}
+	default:
 		return nil
 	}
-	why := strings.Join(notes, "; ") + "; the job ended with what the others did"
-	return &control.JobEnd{Status: control.JobPartial, Message: why, Left: left, Result: f.result(info, why)}
+	v.at = time.Now()
+	g.verdict = v
+	return v
+}
+
+// gone reports whether participant p has left, and how: it restarted (a
+// new run token), or it has had no heartbeat for LeadTTL (a heartbeat late
+// under load is not a departure). g.mu must be held.
+func (g *guardian) gone(p control.Part, live map[string]bool) (bool, string) {
+	if p.Phase == phaseRestarted {
+		return true, "it restarted"
+	}
+	if p.Run != "" {
+		if first, ok := g.runs[p.Instance]; !ok {
+			g.runs[p.Instance] = p.Run
+		} else if first != p.Run {
+			return true, "it restarted"
+		}
+	}
+	if live[p.Instance] {
+		delete(g.missing, p.Instance)
+		return false, ""
+	}
+	since, ok := g.missing[p.Instance]
+	if !ok {
+		g.missing[p.Instance] = time.Now()
+		return false, ""
+	}
+	return time.Since(since) >= g.r.opts.LeadTTL, "its heartbeat expired"
+}
+
+// end is the job's end for verdict v, with the result as info shows it;
+// nil while the parts of a canceled job may still record where they
+// stopped (up to ten ticks).
+func (v *verdict) end(info control.JobInfo, f flow, tick time.Duration) *control.JobEnd {
+	if v.status == control.JobCanceled && time.Since(v.at) < 10*tick &&
+		slices.ContainsFunc(info.Parts, func(p control.Part) bool { return p.Phase == phaseRunning }) {
+		return nil
+	}
+	return &control.JobEnd{Status: v.status, Message: v.why, Left: v.left, Result: f.result(info, v.why)}
 }
 
 // partDone says how far a part got, for messages.

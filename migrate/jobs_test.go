@@ -71,7 +71,7 @@ func newFleet(t *testing.T, rdb redis.UniversalClient, n int, stage Stage, perce
 			t.Fatal(err)
 		}
 		in.hb.Start()
-		in.jobs, err = in.m.StartJobs(ctl, JobRunnerOptions{Instance: in.id, Poll: fleetTick, Tick: fleetTick, LeadTTL: 10 * fleetTick})
+		in.jobs, err = in.m.StartJobs(ctl, JobRunnerOptions{Instance: in.id, Poll: fleetTick, Tick: fleetTick, LeadTTL: 25 * fleetTick})
 		if err != nil {
 			t.Fatal(err)
 		}
