@@ -72,7 +72,7 @@ func (r *JobRunner) drive(ctx context.Context, j control.Job) bool {
 	}
 	leadCtx, lost := context.WithCancelCause(ctx)
 	defer lost(nil)
-	g := &guardian{r: r, runs: map[string]string{}, missing: map[string]time.Time{}}
+	g := &guardian{r: r, missing: map[string]time.Time{}}
 	// stepCtx bounds the flow's long steps (a scan): the keeper stops it as
 	// soon as the job must end, and the loop below ends the job.
 	stepCtx, stopStep := context.WithCancelCause(leadCtx)
@@ -190,7 +190,6 @@ type guardian struct {
 	r *JobRunner
 
 	mu      sync.Mutex
-	runs    map[string]string    // participant -> run token first seen
 	missing map[string]time.Time // participant -> first seen without a heartbeat
 	verdict *verdict
 }
@@ -238,19 +237,13 @@ func (g *guardian) judge(info control.JobInfo, live map[string]bool) *verdict {
 	return v
 }
 
-// gone reports whether participant p has left, and how: it restarted (a
-// new run token), or it has had no heartbeat for LeadTTL (a heartbeat late
-// under load is not a departure). g.mu must be held.
+// gone reports whether participant p has left, and how: it restarted
+// (control.Client.JoinJob told it so), or it has had no heartbeat for
+// LeadTTL (a heartbeat late under load is not a departure). g.mu must be
+// held.
 func (g *guardian) gone(p control.Part, live map[string]bool) (bool, string) {
 	if p.Phase == phaseRestarted {
 		return true, "it restarted"
-	}
-	if p.Run != "" {
-		if first, ok := g.runs[p.Instance]; !ok {
-			g.runs[p.Instance] = p.Run
-		} else if first != p.Run {
-			return true, "it restarted"
-		}
 	}
 	if live[p.Instance] {
 		delete(g.missing, p.Instance)

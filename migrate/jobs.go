@@ -200,10 +200,19 @@ func (r *JobRunner) runJob(j control.Job) {
 	var wg sync.WaitGroup
 	wg.Go(func() { r.watch(jobCtx, j.ID, ended, stop) })
 	wg.Go(func() { r.lead(jobCtx, j) })
-	switch j.Kind {
-	case control.JobBackfill:
+	first, err := r.ctl.JoinJob(partCtx, j.ID, r.opts.Instance, r.run)
+	switch {
+	case err != nil:
+		p.finish(partCtx, phaseFailed, nil, err)
+	case !first:
+		// This process restarted mid-job: the local sessions the part
+		// began with are gone. The lead ends the job partial.
+		p.update(partCtx, func(cp *control.Part) {
+			cp.Phase, cp.Error = phaseRestarted, "the instance restarted mid-job; its local sessions are not those its part began with"
+		})
+	case j.Kind == control.JobBackfill:
 		r.backfillPart(partCtx, p)
-	case control.JobDiff, control.JobRepair:
+	default:
 		r.diffPart(partCtx, p)
 	}
 	// The part is over; leading and watching go on until the job ends.
@@ -213,13 +222,14 @@ func (r *JobRunner) runJob(j control.Job) {
 
 // Part phases.
 const (
-	phaseRunning   = "running"
-	phaseMembers   = "members"  // diff: local pass done, member hashes published
-	phaseHeld      = "held"     // diff: answered which candidates it holds
-	phaseDone      = "done"     // backfill: finished
-	phaseCanceled  = "canceled" // stopped by a cancel request
-	phaseFailed    = "failed"
-	phaseRestarted = "restarted" // this instance restarted mid-job
+	phaseRunning  = "running"
+	phaseMembers  = "members"  // diff: local pass done, member hashes published
+	phaseHeld     = "held"     // diff: answered which candidates it holds
+	phaseDone     = "done"     // backfill: finished
+	phaseCanceled = "canceled" // stopped by a cancel request
+	phaseFailed   = "failed"
+	// phaseRestarted: the instance restarted mid-job and dropped its part.
+	phaseRestarted = "restarted"
 )
 
 // errJobEnded is the cause of a part stopped because its job ended.

@@ -333,3 +333,37 @@ func TestJobCancel(t *testing.T) {
 		t.Fatalf("canceled backfill's result: %+v, %v; want some but not all sessions", rep.Total, err)
 	}
 }
+
+// TestJobParticipantRestarted: a participant that restarts mid-job under
+// the same id (its heartbeats never lapse) has lost its local sessions;
+// its new process takes the job up again with a new run token, and the job
+// ends partial, saying it restarted.
+func TestJobParticipantRestarted(t *testing.T) {
+	f := newFleet(t, redistest.StartServer(t).Client(t), 2, Dual, 0)
+	ctx := context.Background()
+	for _, in := range f.insts {
+		for j := range 300 {
+			if err := in.local.Set(ctx, fmt.Sprintf("%s-%d", in.id, j), jobRecord("x", uint64(j+1))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	j, err := f.ctl.RequestJob(ctx, control.JobRequest{Kind: control.JobBackfill, Params: control.JobParams{Rate: 100, Batch: 10}, Reason: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both parts under way", func() bool {
+		info, err := f.ctl.JobInfo(ctx, j.ID)
+		return err == nil && info.Parts[0].Done > 0 && info.Parts[1].Done > 0
+	})
+	// i1's runner stops and a new one starts, as a restarted process's.
+	in := f.insts[1]
+	in.jobs.Close()
+	if in.jobs, err = in.m.StartJobs(f.ctl, JobRunnerOptions{Instance: in.id, Poll: fleetTick, Tick: fleetTick, LeadTTL: 25 * fleetTick}); err != nil {
+		t.Fatal(err)
+	}
+	info := f.wait(j.ID)
+	if info.Status != control.JobPartial || !strings.Contains(info.End.Message, "i1 left mid-job (it restarted)") {
+		t.Fatalf("end: %s %s", info.Status, info.End.Message)
+	}
+}

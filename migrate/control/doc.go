@@ -82,5 +82,5 @@
 //	{sessionmigrate}:jobs:changes  the job channel ("requested ID", ...)
 //	{sessionmigrate}:job:ID     the job as requested (string, JSON, TTL)
 //	{sessionmigrate}:job:ID:end, :cancel, :phase, :lead, :scan,
-//	  :part:INSTANCE, :blob:NAME  how it goes (TTL DefaultJobTTL)
+//	  :part:INSTANCE, :part:INSTANCE:run, :blob:NAME  how it goes (TTL DefaultJobTTL)
 package control

@@ -129,8 +129,8 @@ type JobCancel struct {
 // Part is one participant's progress on a job, written by the participant.
 type Part struct {
 	Instance string `json:"instance"`
-	// Run identifies the participant's process (random per start), so a
-	// participant that restarted mid-job is told from one that did not.
+	// Run identifies the participant's process (random per start; see
+	// [Client.JoinJob]).
 	Run string `json:"run,omitempty"`
 	// Phase is the part's step, set by the runner ("running", "members",
 	// "held", "done", "failed", ...).

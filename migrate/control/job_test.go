@@ -73,6 +73,15 @@ func TestJobLifecycle(t *testing.T) {
 	if lead, err := c.ClaimLead(ctx, j.ID, "a", time.Hour); err != nil || !lead {
 		t.Fatalf("a renews: %v, %v", lead, err)
 	}
+	if first, err := c.JoinJob(ctx, j.ID, "a", "run-1"); err != nil || !first {
+		t.Fatalf("a joins: %v, %v", first, err)
+	}
+	if first, err := c.JoinJob(ctx, j.ID, "a", "run-1"); err != nil || !first {
+		t.Fatalf("a joins again from the same process: %v, %v", first, err)
+	}
+	if first, err := c.JoinJob(ctx, j.ID, "a", "run-2"); err != nil || first {
+		t.Fatalf("a joins from a restarted process: %v, %v; want false", first, err)
+	}
 	if err := c.PutBlob(ctx, j.ID, "members:a", []byte{1, 2}); err != nil {
 		t.Fatal(err)
 	}

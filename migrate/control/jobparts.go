@@ -108,6 +108,23 @@ func (c *Client) SetJobPhase(ctx context.Context, id, phase string) error {
 	return nil
 }
 
+// JoinJob records run (a random token of the participant's process) as
+// instance's run for job id, unless one is recorded; it reports whether
+// run is the recorded one. A participant that finds another run recorded
+// restarted mid-job: its local sessions are not those it started with, so
+// it must not take its part up again.
+func (c *Client) JoinJob(ctx context.Context, id, instance, run string) (bool, error) {
+	key := c.jobKeys(id).partPrefix + instance + ":run"
+	if err := c.rdb.SetArgs(ctx, key, run, redis.SetArgs{Mode: "NX", TTL: DefaultJobTTL}).Err(); err != nil && !errors.Is(err, redis.Nil) {
+		return false, fmt.Errorf("control: join job: %w", err)
+	}
+	got, err := c.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return false, fmt.Errorf("control: join job: %w", err)
+	}
+	return got == run, nil
+}
+
 // claimLeadScript takes the lead of a job for ARGV[1] when nobody holds it,
 // or extends it when ARGV[1] holds it; it returns 1 when ARGV[1] leads.
 var claimLeadScript = redis.NewScript(`
