@@ -66,10 +66,13 @@ type DiffConfig struct {
 	InFlight func(id string) bool
 	// OnMismatch receives each confirmed mismatch with its id, so the
 	// caller can repair it (see Repairer); it must never log or export the
-	// id. It runs on the diff's goroutines, one call at a time. Optional.
+	// id. It runs on the pass's re-check goroutine (LocalPass) or the
+	// caller's (ConfirmExtras), never concurrently, with no lock of the
+	// pass held. Optional.
 	OnMismatch func(Mismatch)
 	// Progress, when set, is called with the counts so far about every
-	// ProgressEvery (default 1s) and once at the end, one call at a time.
+	// ProgressEvery (default 1s) and once at the end, from the goroutine
+	// that reads the scanned store, never concurrently.
 	Progress      func(Progress)
 	ProgressEvery time.Duration
 }

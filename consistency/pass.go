@@ -42,8 +42,9 @@ type PassResult struct {
 }
 
 // tally accumulates a pass's result; its methods are safe for concurrent
-// use, and OnMismatch is called with tally's lock released but one call at
-// a time.
+// use. It calls OnMismatch and Progress with no lock held; each pass calls
+// confirm and progress from one goroutine at a time, so the callbacks are
+// never concurrent.
 type tally struct {
 	cfg  *DiffConfig
 	hash *redact.Hasher
@@ -53,9 +54,7 @@ type tally struct {
 	mu       sync.Mutex
 	res      PassResult
 	perKind  Counts // samples kept per kind
-	onMiss   sync.Mutex
 	lastProg time.Time
-	progMu   sync.Mutex
 }
 
 func newTally(cfg *DiffConfig) *tally {
@@ -81,8 +80,6 @@ func (t *tally) confirm(mm Mismatch) {
 	}
 	t.mu.Unlock()
 	if t.cfg.OnMismatch != nil {
-		t.onMiss.Lock()
-		defer t.onMiss.Unlock()
 		t.cfg.OnMismatch(mm)
 	}
 }
@@ -93,13 +90,16 @@ func (t *tally) progress(done bool) {
 	if t.cfg.Progress == nil {
 		return
 	}
-	t.progMu.Lock()
-	defer t.progMu.Unlock()
+	t.mu.Lock()
 	now := time.Now()
-	if !done && now.Sub(t.lastProg) < t.cfg.ProgressEvery {
+	due := done || now.Sub(t.lastProg) >= t.cfg.ProgressEvery
+	if due {
+		t.lastProg = now
+	}
+	t.mu.Unlock()
+	if !due {
 		return
 	}
-	t.lastProg = now
 	t.cfg.Progress(Progress{Scanned: t.scanned.Load(), Suspects: t.suspects.Load(), Confirmed: t.confirmed.Load(), Done: done})
 }
 
