@@ -33,7 +33,10 @@ var fullDiffSessions = flag.Int("fulldiff.sessions", 20000, "sessions in Benchma
 //     and concurrency, with no decoding, no comparison and no scan. The
 //     goal is >= 0.8. The two sides alternate which goes first;
 //   - x-redis-benchmark: sessions/s over `redis-benchmark -P 16 -d 512 -t
-//     get` on as many keys, run once at the end on a flushed server.
+//     get` on as many keys, run once at the end on a flushed server;
+//   - x-floor-pass and scan-share, to see where the time goes: the local
+//     pass alone against the floor, and the share of the diff's time the
+//     scan for extras takes.
 //
 // Run it with -benchtime 3x or so; the figures quoted use
 // -fulldiff.sessions 1000000.
@@ -64,10 +67,14 @@ func BenchmarkFullDiff(b *testing.B) {
 		b.Fatalf("Redis holds %d keys, want %d (data and sidecar per session)", len(keys), 2*n)
 	}
 	cfg := consistency.DiffConfig{Local: local, Distributed: dist, MemberKey: "bench"}
-	var diffTime, floorTime time.Duration
+	var diffTime, passTime, floorTime time.Duration
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		diff := func() { diffTime += timed(func() { fullDiff(b, cfg) }) }
+		diff := func() {
+			pass, scan := fullDiff(b, cfg)
+			passTime += pass
+			diffTime += pass + scan
+		}
 		floor := func() { floorTime += timed(func() { mgetFloor(b, rdb, keys) }) }
 		if i%2 == 0 {
 			diff()
@@ -81,6 +88,8 @@ func BenchmarkFullDiff(b *testing.B) {
 	rate := float64(n*b.N) / diffTime.Seconds()
 	b.ReportMetric(rate, "sessions/s")
 	b.ReportMetric(rate/(float64(n*b.N)/floorTime.Seconds()), "x-floor")
+	b.ReportMetric(floorTime.Seconds()/passTime.Seconds(), "x-floor-pass")
+	b.ReportMetric(1-passTime.Seconds()/diffTime.Seconds(), "scan-share")
 	if err := rdb.FlushAll(ctx).Err(); err != nil {
 		b.Fatal(err)
 	}
@@ -97,18 +106,21 @@ func timed(fn func()) time.Duration {
 	return time.Since(start)
 }
 
-// fullDiff runs the passes of a full diff of one instance and requires it
-// clean.
-func fullDiff(b *testing.B, cfg consistency.DiffConfig) {
+// fullDiff runs the passes of a full diff of one instance, requires it
+// clean and returns how long the local pass and the scan took.
+func fullDiff(b *testing.B, cfg consistency.DiffConfig) (passTime, scanTime time.Duration) {
 	ctx := context.Background()
+	start := time.Now()
 	pass, err := consistency.LocalPass(ctx, cfg)
 	if err != nil || pass.Mismatches.Total() != 0 {
 		b.Fatalf("local pass: %+v, %v", pass.Mismatches, err)
 	}
+	passTime = time.Since(start)
 	scan, err := consistency.ScanExtras(ctx, cfg, pass.Members)
 	if err != nil || len(scan.Candidates) != 0 {
 		b.Fatalf("scan: %d candidates, %v", len(scan.Candidates), err)
 	}
+	return passTime, time.Since(start) - passTime
 }
 
 // mgetFloor reads keys two per MGET, in pipelines of the diff's batch size
