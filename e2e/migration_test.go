@@ -18,9 +18,9 @@ import (
 // TestFullMigration moves three instances under load from local to
 // complete with migratectl, one stage at a time, with no user logged out, no
 // write lost, no dead session back and no failed request. Besides the busy
-// users, one idle session per instance is created at local and not used
-// again until complete, where it must still be there (the complete stage's
-// lazy copy). Then, with the load stopped, it reads every live session
+// users, one idle session per instance is created at local and read once
+// more at ramp 100 (which copies it to Redis), and must still be there at
+// complete, where only Redis is read. Then, with the load stopped, it reads every live session
 // straight from Redis with a plain GET of prefix+id, as the application
 // would once it drops this toolkit (invariant 7: no lock-in): the bytes are
 // the session as the application wrote it and the key expires. Every dead
@@ -51,6 +51,18 @@ func TestFullMigration(t *testing.T) {
 		waitApplied(t, insts, st, applyBound)
 		written = append(written, st)
 		t.Logf("%v: %s applied by every instance", args, st)
+		if st.Stage == "ramp" && st.Percent == 100 {
+			// Complete reads Redis only, so a session must be there
+			// first. The idle ones are not in Redis (created at local,
+			// untouched since): a read at ramp 100 copies each one (the
+			// lazy copy). A backfill job would do the same for every
+			// session; the diff gate, once built, proves it.
+			for i, s := range idle {
+				if got := idleGet(t, insts[i], s); got.status != http.StatusOK {
+					t.Fatalf("idle session read at ramp 100: got %d, want 200", got.status)
+				}
+			}
+		}
 		progress(t, load, usersPerStep, progressBound)
 	}
 	if last := written[len(written)-1]; last.Stage != "complete" || last.Percent != 100 {

@@ -109,13 +109,14 @@ func TestStampPastExpiryDeletes(t *testing.T) {
 	}
 }
 
-// TestVersions: versions start at the clock's microseconds and strictly
-// increase, across goroutines and across stamped writes.
+// TestVersions: versions start at the clock (microseconds, shifted above
+// the logical counter) and strictly increase, across goroutines and across
+// stamped writes.
 func TestVersions(t *testing.T) {
 	f := newFixture(t, nil)
-	seed := uint64(epoch.UnixMicro())
-	if got := f.core.NextVersion(); got != seed+1 {
-		t.Fatalf("first NextVersion: got %d, want %d (clock microseconds + 1)", got, seed+1)
+	seed := uint64(epoch.UnixMicro()) << logicalBits
+	if got := f.core.NextVersion(); got != seed {
+		t.Fatalf("first NextVersion: got %d, want %d (clock microseconds << %d)", got, seed, logicalBits)
 	}
 	const goroutines, per = 8, 2000
 	got := make([][]uint64, goroutines)

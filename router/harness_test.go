@@ -31,9 +31,25 @@ type recObserver struct {
 	applied      int
 	applyErrors  int
 	distFailures int
+	readThrough  map[ReadThroughResult]int
+	overflows    int
 }
 
-func newRecObserver() *recObserver { return &recObserver{fallbacks: map[Reason]int{}} }
+func newRecObserver() *recObserver {
+	return &recObserver{fallbacks: map[Reason]int{}, readThrough: map[ReadThroughResult]int{}}
+}
+
+func (o *recObserver) ReadThrough(r ReadThroughResult) {
+	o.mu.Lock()
+	o.readThrough[r]++
+	o.mu.Unlock()
+}
+
+func (o *recObserver) Overflow() {
+	o.mu.Lock()
+	o.overflows++
+	o.mu.Unlock()
+}
 
 func (o *recObserver) Fallback(r Reason) {
 	o.mu.Lock()
@@ -272,18 +288,6 @@ func await(t *testing.T, ch <-chan struct{}, what string) {
 	case <-ch:
 	case <-time.After(5 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 
