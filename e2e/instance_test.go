@@ -32,16 +32,16 @@ type instanceConfig struct {
 	// ControlRedisAddr is the control plane's Redis; default the session
 	// Redis.
 	ControlRedisAddr string
-	// Poll is the control plane poll interval (-poll).
+	// Poll is the control plane poll interval (--poll).
 	Poll time.Duration
-	// Heartbeat is the heartbeat interval (-heartbeat); default 200ms here,
+	// Heartbeat is the heartbeat interval (--heartbeat); default 200ms here,
 	// so migratectl sees applied epochs quickly.
 	Heartbeat time.Duration
 }
 
 // instance is one running sessionapp process.
 type instance struct {
-	// Name is its -instance id.
+	// Name is its --instance id.
 	Name string
 	// URL is the application's base URL, Admin the admin listener's.
 	URL, Admin string
@@ -75,12 +75,12 @@ func startInstances(t *testing.T, n int, redisAddr string, cfg instanceConfig) [
 	})
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", t.Name(), i)
-		args := []string{"-redis-addr", redisAddr, "-instance", name, "-heartbeat", cfg.Heartbeat.String()}
+		args := []string{"--redis-addr", redisAddr, "--instance", name, "--heartbeat", cfg.Heartbeat.String()}
 		if cfg.ControlRedisAddr != "" {
-			args = append(args, "-control-redis-addr", cfg.ControlRedisAddr)
+			args = append(args, "--control-redis-addr", cfg.ControlRedisAddr)
 		}
 		if cfg.Poll > 0 {
-			args = append(args, "-poll", cfg.Poll.String())
+			args = append(args, "--poll", cfg.Poll.String())
 		}
 		in, err := startInstance(name, args, admin)
 		if in != nil {
@@ -218,7 +218,7 @@ func (in *instance) Status(ctx context.Context) (migrate.Status, error) {
 	return st, nil
 }
 
-// urls returns the instances' application URLs, for a Load.
+// urls returns the instances' application URLs, for vuser.NewHTTPApp.
 func urls(insts []*instance) []string {
 	out := make([]string, len(insts))
 	for i, in := range insts {
