@@ -190,7 +190,7 @@ func TestScanFollowsStageChange(t *testing.T) {
 	var visited []string
 	err := f.m.Scan(ctx, func(id string, _ store.Record) error {
 		if len(visited) == 0 {
-			f.stage(t, Complete, 100)
+			f.stage(t, Ramp, 100) // reads Redis too from now on
 		}
 		visited = append(visited, id)
 		return nil
@@ -206,6 +206,13 @@ func TestScanFollowsStageChange(t *testing.T) {
 
 // noScan hides a store's Scan method.
 type noScan struct{ store.Versioned }
+
+// noScanDist hides a distributed store's Scan method, keeping the ordered
+// writes the Migrator needs of it.
+type noScanDist struct {
+	store.Versioned
+	store.LatestWriter
+}
 
 func TestScanUnsupported(t *testing.T) {
 	tests := []struct {
@@ -233,7 +240,7 @@ func TestScanUnsupported(t *testing.T) {
 				local = noScan{local}
 			}
 			if tt.hideDist {
-				dist = noScan{dist}
+				dist = noScanDist{dist, dist.(store.LatestWriter)}
 			}
 			m, err := New(local, dist, Options{Stage: tt.stage, Percent: 100 * boolFloat(tt.stage == Complete), DisableGuard: true})
 			if err != nil {
