@@ -27,17 +27,23 @@ const (
 	fromUnsynced
 	// fromDist is every live session of the distributed store.
 	fromDist
+	// fromDistIfUp is fromDist at the local stage, which answers local
+	// misses from the distributed store but treats its failure as a miss:
+	// a store that fails (or cannot list) is skipped.
+	fromDistIfUp
 )
 
 func (s scanSource) String() string {
-	return [...]string{"local", "local unsynced", "distributed"}[s]
+	return [...]string{"local", "local unsynced", "distributed", "distributed"}[s]
 }
 
 // Scan calls fn once for every session a Get through the Migrator would
 // find now, as [store.Scanner] specifies: live sessions only, each id at
 // most once, never concurrently, rec.Data owned by fn. Routing decides what
 // is live. Scan enumerates candidate ids from the stores the stage reads —
-// local at local; local and distributed, deduplicated, at shadow, dual and
+// local at local, and distributed when it answers (the local stage answers
+// a local miss from it, and treats its failure as a miss); local and
+// distributed, deduplicated, at shadow, dual and
 // ramp (and after a guard trip); distributed at complete, plus the local
 // sessions this instance still tracks as unsynced — and resolves each
 // candidate with the Migrator's own Get, so the stage's read rules (unsynced
@@ -81,7 +87,7 @@ func (m *Migrator) Scan(ctx context.Context, fn func(id string, rec store.Record
 func (m *Migrator) scanSources() []scanSource {
 	switch m.State().Stage {
 	case Local:
-		return []scanSource{fromLocal}
+		return []scanSource{fromLocal, fromDistIfUp}
 	case Complete:
 		if m.core.Unsynced() > 0 {
 			return []scanSource{fromDist, fromUnsynced}
@@ -104,7 +110,7 @@ type migratorScan struct {
 // enumerated yet. A full local scan covers the unsynced local sessions.
 func (sc *migratorScan) next() (scanSource, bool) {
 	for _, src := range sc.m.scanSources() {
-		if sc.done[src] || (src == fromUnsynced && sc.done[fromLocal]) {
+		if sc.done[src] || (src == fromUnsynced && sc.done[fromLocal]) || (src == fromDistIfUp && sc.done[fromDist]) {
 			continue
 		}
 		return src, true
@@ -116,10 +122,13 @@ func (sc *migratorScan) next() (scanSource, bool) {
 // that fn asked to stop.
 func (sc *migratorScan) source(ctx context.Context, src scanSource) (stop bool, err error) {
 	var s store.Store = sc.m.local
-	if src == fromDist {
+	if src == fromDist || src == fromDistIfUp {
 		s = sc.m.dist
 	}
 	scanner, ok := s.(store.Scanner)
+	if !ok && src == fromDistIfUp {
+		return false, nil
+	}
 	if !ok {
 		return false, fmt.Errorf("%w: %s store %T", ErrScanUnsupported, src, s)
 	}
@@ -163,6 +172,8 @@ func (sc *migratorScan) source(ctx context.Context, src scanSource) (stop bool, 
 		return false, cbErr
 	case stopped:
 		return true, nil
+	case err != nil && src == fromDistIfUp && ctx.Err() == nil:
+		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("migrate: scan %s store: %w", src, err)
 	}

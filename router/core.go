@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -165,6 +166,9 @@ type Core struct {
 	sample    atomic.Uint64
 	track     *tracker
 	writer    *writer
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewCore validates cfg, applies defaults and starts the writer goroutines.
@@ -305,11 +309,21 @@ func (c *Core) DistributedOK() {
 // retried once, or ctx ends. Tests and Backfill use it.
 func (c *Core) Flush(ctx context.Context) error { return c.writer.flush(ctx) }
 
-// Close stops the writer after draining its queues (bounded by ctx) and
-// returns the number of tracked sessions left unsynced.
+// Close stops the writer after draining it, bounded by ctx: the queued ids,
+// then repair rounds until every tracked session has reached the
+// distributed store, so that a graceful restart loses no write the
+// distributed store could take. It returns the number of tracked sessions
+// left unsynced, and an error when some are left (their newest write is in
+// this process's local store only) or ctx ended first.
+// Calling it again returns the first call's result.
 func (c *Core) Close(ctx context.Context) (unsynced int, err error) {
-	err = c.writer.close(ctx)
-	return c.track.Len(), err
+	c.closeOnce.Do(func() {
+		c.closeErr = c.writer.close(ctx)
+		if n := c.track.Len(); n > 0 && c.closeErr == nil {
+			c.closeErr = fmt.Errorf("router: close: %d sessions left unsynced (the distributed store did not take them)", n)
+		}
+	})
+	return c.track.Len(), c.closeErr
 }
 
 // markSet tracks a set of id at version whose distributed write is not

@@ -10,19 +10,29 @@ import (
 // Writes are versioned and deletes are mirrored to the distributed store off
 // the request path, so that a session deleted after a rollback to local can
 // never come back from an old distributed copy once the migration resumes.
-// Local misses are not answered from the distributed store: before shadow it
-// holds nothing of this migration, and after a rollback to local every
-// session is in the local store of the instance its user is pinned to.
+//
+// A local miss is still looked up in the distributed store (and the copy
+// installed): after a rollback to local, a user re-pinned by a restart, or
+// whose instance left complete, may have a session that lives only there.
+// Unlike later stages, a failure of the distributed store is a miss, as it
+// was before the migration: local does not depend on Redis.
 func Local(c *Core) store.Store { return localRouter{c} }
 
 type localRouter struct{ c *Core }
 
 func (r localRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
 	rec, found, err := r.c.local.Get(ctx, id)
-	if found {
-		r.c.observe(rec.Version)
+	if err != nil || found {
+		if found {
+			r.c.observe(rec.Version)
+		}
+		return rec, found, err
 	}
-	return rec, found, err
+	rec, found, err = r.c.fetch(ctx, id)
+	if err != nil {
+		return store.Record{}, false, nil // counted as ReadThroughError
+	}
+	return rec, found, nil
 }
 
 func (r localRouter) Set(ctx context.Context, id string, rec store.Record) error {

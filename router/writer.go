@@ -372,6 +372,14 @@ func (w *writer) flush(ctx context.Context) error {
 	if w.closed.Load() {
 		return nil // no worker would apply anything
 	}
+	if err := w.round(ctx); err != nil {
+		return err
+	}
+	return w.flushQueued(ctx)
+}
+
+// round has the repair loop run a round and waits for it.
+func (w *writer) round(ctx context.Context) error {
 	done := make(chan struct{})
 	select {
 	case w.rounds <- done:
@@ -387,7 +395,7 @@ func (w *writer) flush(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return w.flushQueued(ctx)
+	return nil
 }
 
 // close stops accepting work, waits for the queues to drain (bounded by
@@ -396,9 +404,16 @@ func (w *writer) flush(ctx context.Context) error {
 func (w *writer) close(ctx context.Context) error {
 	var err error
 	w.closeOnce.Do(func() {
-		// Refuse new ids first (they stay tracked), then drain what is queued.
+		// Refuse new ids first (they stay tracked), then drain what is
+		// queued, then repair what is tracked while rounds make progress.
 		w.closed.Store(true)
 		err = w.flushQueued(ctx)
+		for err == nil && w.c.track.Len() > 0 {
+			before := w.c.track.Len()
+			if err = w.round(ctx); err == nil && w.c.track.Len() >= before {
+				break // the store takes nothing: Close reports what is left
+			}
+		}
 		w.cancel()
 		close(w.stop)
 		w.wg.Wait()

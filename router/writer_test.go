@@ -188,6 +188,7 @@ func TestCloseDrains(t *testing.T) {
 // sessions left unsynced.
 func TestCloseBoundedByCtx(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.AsyncTimeout = time.Minute })
+	f.closeErrOK = true
 	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +354,7 @@ func testRepairWakesWhenStoreHeals(t *testing.T) {
 // waiting for workers that no longer run.
 func TestFlushAfterClose(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Workers = 1 })
+	f.closeErrOK = true
 	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
@@ -372,4 +374,37 @@ func TestFlushAfterClose(t *testing.T) {
 		t.Fatalf("Flush after Close: %v, want nil at once", err)
 	}
 	f.dist.Reset()
+}
+
+// TestCloseRepairsTracked: Close also repairs sessions whose distributed
+// write failed (tracked, not queued), so a graceful restart with the store
+// back loses nothing; it reports those it could not repair.
+func TestCloseRepairsTracked(t *testing.T) {
+	f := newFixture(t, nil) // RepairInterval is an hour: only Close repairs
+	f.closeErrOK = true
+	if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	set(t, Dual(f.core), "a", rec("a"))
+	set(t, Dual(f.core), "b", rec("b"))
+	f.dist.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := f.core.Close(ctx); n != 0 || err != nil {
+		t.Fatalf("Close with the store back: got %d unsynced, %v; want 0, nil", n, err)
+	}
+	for _, id := range []string{"a", "b"} {
+		l, _ := get(t, f.local, id)
+		wantRecord(t, f.inner, "distributed store after Close", id, id, l.Version)
+	}
+
+	g := newFixture(t, nil)
+	g.closeErrOK = true
+	if err := g.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	set(t, Dual(g.core), "a", rec("a"))
+	if n, err := g.core.Close(ctx); n != 1 || err == nil {
+		t.Fatalf("Close with the store down: got %d unsynced, %v; want 1 and an error", n, err)
+	}
 }
