@@ -37,6 +37,10 @@ type instanceConfig struct {
 	// Heartbeat is the heartbeat interval (--heartbeat); default 200ms here,
 	// so migratectl sees applied epochs quickly.
 	Heartbeat time.Duration
+	// RedisArgs are extra flags naming the sessions' Redis topology
+	// (--sentinel-master NAME, --cluster); redisAddr is then the sentinels
+	// or seed nodes, comma-separated.
+	RedisArgs []string
 }
 
 // instance is one running sessionapp process.
@@ -46,6 +50,7 @@ type instance struct {
 	// URL is the application's base URL, Admin the admin listener's.
 	URL, Admin string
 
+	args   []string // its command line, for a restart
 	cmd    *exec.Cmd
 	logs   *lineBuffer
 	admin  *http.Client
@@ -76,6 +81,7 @@ func startInstances(t *testing.T, n int, redisAddr string, cfg instanceConfig) [
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", t.Name(), i)
 		args := []string{"--redis-addr", redisAddr, "--instance", name, "--heartbeat", cfg.Heartbeat.String()}
+		args = append(args, cfg.RedisArgs...)
 		if cfg.ControlRedisAddr != "" {
 			args = append(args, "--control-redis-addr", cfg.ControlRedisAddr)
 		}
@@ -109,7 +115,7 @@ func startInstance(name string, args []string, admin *http.Client) (*instance, e
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	in := &instance{Name: name, cmd: cmd, logs: newLineBuffer(), admin: admin, done: make(chan struct{})}
+	in := &instance{Name: name, args: args, cmd: cmd, logs: newLineBuffer(), admin: admin, done: make(chan struct{})}
 	addrs := make(chan [2]string, 1)
 	var readers sync.WaitGroup
 	readers.Add(2)
@@ -190,6 +196,24 @@ func (in *instance) stop() error {
 		<-in.done
 		return fmt.Errorf("did not exit within %s of SIGTERM; killed", stopTimeout)
 	}
+}
+
+// restart stops the process gracefully (it drains what Redis has not
+// taken) and starts a new one with the same command line: a deploy. The
+// new process has a fresh local store and new ports; insts[i] is replaced
+// (startInstances' cleanup stops the new one).
+func restart(t *testing.T, insts []*instance, i int) *instance {
+	t.Helper()
+	old := insts[i]
+	if err := old.stop(); err != nil {
+		t.Fatalf("stopping %s for a restart: %v\n%s", old.Name, err, old.logs.tail(logTailLines))
+	}
+	in, err := startInstance(old.Name, old.args, old.admin)
+	if err != nil {
+		t.Fatalf("restarting %s: %v", old.Name, err)
+	}
+	insts[i] = in
+	return in
 }
 
 // Status reads the instance's admin /status.

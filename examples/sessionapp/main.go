@@ -118,7 +118,12 @@ func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer m.Close()
+	closed := false
+	defer func() {
+		if !closed {
+			m.Close()
+		}
+	}()
 
 	hb, err := ctl.NewHeartbeater(control.HeartbeaterOptions{
 		Collect:  heartbeat(m, provider, s.instance),
@@ -160,6 +165,14 @@ func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 		if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
 			err = errors.Join(err, serr)
 		}
+	}
+	// No request runs any more: drain what Redis has not taken yet, so a
+	// restart (a deploy) loses no write. Sessions Redis would not take are
+	// reported: their newest write dies with this process.
+	closed = true
+	if cerr := m.Close(); cerr != nil {
+		logger.Error("sessionapp: sessions not saved to Redis before exit", "error", cerr.Error())
+		err = errors.Join(err, cerr)
 	}
 	return err
 }

@@ -184,6 +184,20 @@ func (p *Pool) Up(inst int) error {
 	return nil
 }
 
+// SetPolicy changes how the pool spreads the requests that follow, as an
+// operator reconfigures the load balancer: RoundRobin once every instance
+// serves from Redis alone (complete), Sticky again before a rollback from
+// it. Sticky users keep the pins they had (and get new ones as usual).
+func (p *Pool) SetPolicy(policy Policy) error {
+	if policy != Sticky && policy != RoundRobin {
+		return fmt.Errorf("vuser: unknown %v", policy)
+	}
+	p.mu.Lock()
+	p.policy = policy
+	p.mu.Unlock()
+	return nil
+}
+
 // Served returns how many requests each instance has been given.
 func (p *Pool) Served() []uint64 {
 	p.mu.Lock()

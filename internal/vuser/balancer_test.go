@@ -152,3 +152,42 @@ func TestPoolArguments(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolSetPolicy: a pool switched to round robin spreads one user's
+// requests over every instance; switched back, the user is pinned again.
+func TestPoolSetPolicy(t *testing.T) {
+	p, err := NewPool(3, Sticky)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve := func() map[int]bool {
+		seen := map[int]bool{}
+		for range 6 {
+			inst, ok := p.Acquire(0)
+			if !ok {
+				t.Fatal("Acquire: no instance up")
+			}
+			seen[inst] = true
+			p.Release(inst)
+		}
+		return seen
+	}
+	if got := serve(); len(got) != 1 {
+		t.Fatalf("sticky: user 0 served by %v, want one instance", got)
+	}
+	if err := p.SetPolicy(RoundRobin); err != nil {
+		t.Fatal(err)
+	}
+	if got := serve(); len(got) != 3 {
+		t.Fatalf("round robin: user 0 served by %v, want all 3 instances", got)
+	}
+	if err := p.SetPolicy(Sticky); err != nil {
+		t.Fatal(err)
+	}
+	if got := serve(); len(got) != 1 {
+		t.Fatalf("sticky again: user 0 served by %v, want one instance", got)
+	}
+	if err := p.SetPolicy(Policy(9)); err == nil {
+		t.Fatal("SetPolicy(9): got nil error, want an error")
+	}
+}
