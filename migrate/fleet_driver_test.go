@@ -129,23 +129,7 @@ func (f *fleet) leaveComplete() {
 }
 
 func (f *fleet) setFault() {
-	var fl faultstore.Fault
-	switch f.rng.IntN(8) {
-	case 0, 1:
-	case 2:
-		fl.ErrorRate = 0.3
-	case 3:
-		fl.ErrorRate, fl.Ambiguous = 0.3, true
-	case 4:
-		fl.Outage = true
-	case 5:
-		fl.Outage, fl.Ambiguous = true, true
-	case 6:
-		fl.Latency = 150 * time.Millisecond // beyond DistTimeout
-	case 7:
-		fl.Latency, fl.Jitter = time.Millisecond, 20*time.Millisecond
-	}
-	f.applyFault(fl)
+	f.applyFault(randomFault(f.rng, false))
 }
 
 func (f *fleet) applyFault(fl faultstore.Fault) {

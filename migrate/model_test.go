@@ -256,26 +256,37 @@ func (r *modelRun) readThroughFailed(ctx context.Context, id string) bool {
 }
 
 func (r *modelRun) randomFault() {
-	f := faultstore.Fault{}
-	switch r.rng.IntN(6) {
-	case 0: // healthy
-	case 1:
-		f.ErrorRate = 0.3
-	case 2:
-		f.ErrorRate, f.Ambiguous = 0.3, true
-	case 3:
-		f.Outage = true
-	case 4:
-		f.Outage, f.Ambiguous = true, true
-	case 5:
-		if r.drops {
-			f.Drop = true
-		}
-	}
+	f := randomFault(r.rng, r.drops)
 	if err := r.fault.SetFault(f); err != nil {
 		r.t.Fatal(err)
 	}
 	r.logf("fault %+v", f)
+}
+
+// randomFault draws what the distributed store does next, for the model
+// tests: healthy, errors, ambiguous errors (applied, then failed), an outage
+// (plain or ambiguous), latency beyond a 100ms DistTimeout, jitter, or,
+// when drops is set, writes silently lost.
+func randomFault(rng *rand.Rand, drops bool) faultstore.Fault {
+	var f faultstore.Fault
+	switch rng.IntN(9) {
+	case 0, 1: // healthy
+	case 2:
+		f.ErrorRate = 0.3
+	case 3:
+		f.ErrorRate, f.Ambiguous = 0.3, true
+	case 4:
+		f.Outage = true
+	case 5:
+		f.Outage, f.Ambiguous = true, true
+	case 6:
+		f.Latency = 150 * time.Millisecond
+	case 7:
+		f.Latency, f.Jitter = time.Millisecond, 20*time.Millisecond
+	case 8:
+		f.Drop = drops
+	}
+	return f
 }
 
 // checkConverged heals the distributed store and checks that every session
