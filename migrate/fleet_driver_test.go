@@ -129,7 +129,7 @@ func (f *fleet) leaveComplete() {
 }
 
 func (f *fleet) setFault() {
-	f.applyFault(randomFault(f.rng, false))
+	f.applyFault(randomFault(f.rng, false, true))
 }
 
 func (f *fleet) applyFault(fl faultstore.Fault) {

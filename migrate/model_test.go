@@ -256,7 +256,7 @@ func (r *modelRun) readThroughFailed(ctx context.Context, id string) bool {
 }
 
 func (r *modelRun) randomFault() {
-	f := randomFault(r.rng, r.drops)
+	f := randomFault(r.rng, r.drops, false)
 	if err := r.fault.SetFault(f); err != nil {
 		r.t.Fatal(err)
 	}
@@ -265,11 +265,15 @@ func (r *modelRun) randomFault() {
 
 // randomFault draws what the distributed store does next, for the model
 // tests: healthy, errors, ambiguous errors (applied, then failed), an outage
-// (plain or ambiguous), latency beyond a 100ms DistTimeout, jitter, or,
-// when drops is set, writes silently lost.
-func randomFault(rng *rand.Rand, drops bool) faultstore.Fault {
+// (plain or ambiguous), when slow is set latency beyond a 100ms DistTimeout
+// or jitter, and when drops is set writes silently lost.
+func randomFault(rng *rand.Rand, drops, slow bool) faultstore.Fault {
 	var f faultstore.Fault
-	switch rng.IntN(9) {
+	n := 6
+	if slow {
+		n = 9
+	}
+	switch rng.IntN(n) {
 	case 0, 1: // healthy
 	case 2:
 		f.ErrorRate = 0.3
@@ -280,11 +284,11 @@ func randomFault(rng *rand.Rand, drops bool) faultstore.Fault {
 	case 5:
 		f.Outage, f.Ambiguous = true, true
 	case 6:
-		f.Latency = 150 * time.Millisecond
-	case 7:
-		f.Latency, f.Jitter = time.Millisecond, 20*time.Millisecond
-	case 8:
 		f.Drop = drops
+	case 7:
+		f.Latency = 150 * time.Millisecond
+	case 8:
+		f.Latency, f.Jitter = time.Millisecond, 20*time.Millisecond
 	}
 	return f
 }
