@@ -1,12 +1,14 @@
 // Package e2e runs the migration the way production does: several
-// sessionapp processes (examples/sessionapp) embedding the Migrator, real
+// sessionapp processes (examples/sessionapp: an scs application whose
+// session store is the Migrator, through adapters/scsstore), real
 // redis-server processes, migratectl driving the control plane, and faults
 // injected between the applications and Redis (internal/faultproxy).
 //
 // The tests build sessionapp and migratectl once (TestMain), start instances
-// as separate OS processes on loopback ports, and put them under load with a
-// [Load]: virtual users pinned to one instance each, as a load balancer with
-// sticky sessions would, who log in, read, increment, rotate and log out, and
+// as separate OS processes on loopback ports, and put them under load with
+// the virtual users of internal/vuser (the demo's too): by default pinned to
+// one instance each, as a load balancer with sticky sessions would, they
+// log in, read, increment, rotate their token and log out over HTTP, and
 // check every answer against what they were acknowledged. A migration is
 // clean when the load reports no logout, no lost write, no resurrection and
 // no failed request while stages change, instances roll back and resume.
@@ -24,13 +26,16 @@
 //     instance's guard trips, the rollback reaches the control plane, users
 //     see nothing, migratectl resume restores the ramp.
 //   - TestFullMigration: local to complete under load, then every live
-//     session is readable from Redis with a plain GET (no lock-in).
+//     session is readable from Redis by scs's own store (no lock-in).
+//   - TestSCSAcrossMigration: the scs users log in, write, rotate and log
+//     out at every stage; at complete plain scs lists and reads their
+//     sessions.
 //
-// TestLoadDetects checks the load itself against a fake application that
-// breaks one promise at a time, so that a clean result means something.
+// internal/vuser checks the load itself against fake applications that
+// break one promise at a time, so that a clean result means something.
 //
-// The package takes under a minute on two cores, plus building the two
-// binaries; `go test -short` runs only the load's own tests. Set
+// The package takes about a minute on two cores, plus building the two
+// binaries; `go test -short` skips every test here. Set
 // SESSIONMIGRATE_E2E_RACE=1 to build the binaries with the race detector.
 // Session ids are credentials: nothing here logs them.
 package e2e

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sessionmigrate/sessionmigrate/internal/faultproxy"
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/migrate"
 )
 
@@ -46,7 +47,7 @@ func TestGuard(t *testing.T) {
 	t.Cleanup(func() { proxy.Close() })
 	insts := startInstances(t, 3, proxy.Addr(), instanceConfig{ControlRedisAddr: ctlSrv.Addr})
 	op := operator{t: t, addr: ctlSrv.Addr}
-	load := startLoad(t, insts, LoadConfig{})
+	load := startLoad(t, insts, vuser.Config{})
 	for _, args := range [][]string{{"stage", "shadow"}, {"stage", "dual"}, {"ramp", "50"}} {
 		waitApplied(t, insts, op.change(append(args, "--reason", "e2e guard: setup")...), applyBound)
 	}
@@ -155,7 +156,7 @@ func evidence(st migrate.Status) string {
 // resume waits for the instances' async queues to drain (the store is
 // healthy again: what queued during the fault lands), then runs migratectl
 // resume and checks every instance is back at ramp 50 with its guard armed.
-func resume(t *testing.T, insts []*instance, op operator, load *Load) {
+func resume(t *testing.T, insts []*instance, op operator, load *vuser.Load) {
 	t.Helper()
 	waitStatus(t, insts, drainBound, "drained", func(st migrate.Status) bool { return st.QueueDepth == 0 })
 	st := op.change("resume", "--reason", "e2e guard: "+t.Name()+" over")

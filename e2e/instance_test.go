@@ -32,23 +32,25 @@ type instanceConfig struct {
 	// ControlRedisAddr is the control plane's Redis; default the session
 	// Redis.
 	ControlRedisAddr string
-	// Poll is the control plane poll interval (-poll).
+	// Poll is the control plane poll interval (--poll).
 	Poll time.Duration
-	// Heartbeat is the heartbeat interval (-heartbeat); default 200ms here,
+	// Heartbeat is the heartbeat interval (--heartbeat); default 200ms here,
 	// so migratectl sees applied epochs quickly.
 	Heartbeat time.Duration
-	// Cluster makes the Redis address a list of cluster nodes
-	// (-redis-cluster).
-	Cluster bool
+	// RedisArgs are extra flags naming the sessions' Redis topology
+	// (--sentinel-master NAME, --cluster); redisAddr is then the sentinels
+	// or seed nodes, comma-separated.
+	RedisArgs []string
 }
 
 // instance is one running sessionapp process.
 type instance struct {
-	// Name is its -instance id.
+	// Name is its --instance id.
 	Name string
 	// URL is the application's base URL, Admin the admin listener's.
 	URL, Admin string
 
+	args   []string // its command line, for a restart
 	cmd    *exec.Cmd
 	logs   *lineBuffer
 	admin  *http.Client
@@ -79,15 +81,13 @@ func startInstances(t *testing.T, n int, redisAddr string, cfg instanceConfig) [
 	})
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", t.Name(), i)
-		args := []string{"-redis-addr", redisAddr, "-instance", name, "-heartbeat", cfg.Heartbeat.String()}
+		args := []string{"--redis-addr", redisAddr, "--instance", name, "--heartbeat", cfg.Heartbeat.String()}
+		args = append(args, cfg.RedisArgs...)
 		if cfg.ControlRedisAddr != "" {
-			args = append(args, "-control-redis-addr", cfg.ControlRedisAddr)
+			args = append(args, "--control-redis-addr", cfg.ControlRedisAddr)
 		}
 		if cfg.Poll > 0 {
-			args = append(args, "-poll", cfg.Poll.String())
-		}
-		if cfg.Cluster {
-			args = append(args, "-redis-cluster")
+			args = append(args, "--poll", cfg.Poll.String())
 		}
 		in, err := startInstance(name, args, admin)
 		if in != nil {
@@ -116,7 +116,7 @@ func startInstance(name string, args []string, admin *http.Client) (*instance, e
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	in := &instance{Name: name, cmd: cmd, logs: newLineBuffer(), admin: admin, done: make(chan struct{})}
+	in := &instance{Name: name, args: args, cmd: cmd, logs: newLineBuffer(), admin: admin, done: make(chan struct{})}
 	addrs := make(chan [2]string, 1)
 	var readers sync.WaitGroup
 	readers.Add(2)
@@ -211,6 +211,24 @@ func (in *instance) stop() error {
 	}
 }
 
+// restart stops the process gracefully (it drains what Redis has not
+// taken) and starts a new one with the same command line: a deploy. The
+// new process has a fresh local store and new ports; insts[i] is replaced
+// (startInstances' cleanup stops the new one).
+func restart(t *testing.T, insts []*instance, i int) *instance {
+	t.Helper()
+	old := insts[i]
+	if err := old.stop(); err != nil {
+		t.Fatalf("stopping %s for a restart: %v\n%s", old.Name, err, old.logs.tail(logTailLines))
+	}
+	in, err := startInstance(old.Name, old.args, old.admin)
+	if err != nil {
+		t.Fatalf("restarting %s: %v", old.Name, err)
+	}
+	insts[i] = in
+	return in
+}
+
 // Status reads the instance's admin /status.
 func (in *instance) Status(ctx context.Context) (migrate.Status, error) {
 	var st migrate.Status
@@ -237,7 +255,7 @@ func (in *instance) Status(ctx context.Context) (migrate.Status, error) {
 	return st, nil
 }
 
-// urls returns the instances' application URLs, for a Load.
+// urls returns the instances' application URLs, for vuser.NewHTTPApp.
 func urls(insts []*instance) []string {
 	out := make([]string, len(insts))
 	for i, in := range insts {

@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/goredisstore"
+	"github.com/alexedwards/scs/v2"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
 
@@ -20,11 +23,12 @@ import (
 // complete with migratectl, one stage at a time, with no user logged out, no
 // write lost, no dead session back and no failed request, on a standalone
 // Redis and on a Redis Cluster. Besides the busy users, one idle session per
-// instance is created at local and not used again until complete, where it
-// must still be there. The operator runs it as the runbook says: a
-// backfill at dual (migratectl backfill --wait), the ramp, a full diff at
-// ramp 100 (migratectl diff --wait, clean: exit 0) and complete without
-// --force, which the control plane allows because of that diff. Then, with
+// instance is created at local and not used again until complete, where only
+// Redis is read and it must still be there. The operator runs the migration
+// as the runbook says: a backfill at dual (migratectl backfill --wait, which
+// copies the idle sessions among the rest), the ramp, a full diff at ramp
+// 100 (migratectl diff --wait, clean: exit 0) and complete without --force,
+// which the control plane allows because of that diff. Then, with
 // the load stopped, it reads every live session straight from Redis with a
 // plain GET of prefix+id, as the application would once it drops this
 // toolkit (invariant 7: no lock-in): the bytes are the session as the
@@ -52,13 +56,17 @@ func TestFullMigration(t *testing.T) {
 }
 
 func fullMigration(t *testing.T, addr string, cluster bool, rdb redis.UniversalClient) {
-	insts := startInstances(t, 3, addr, instanceConfig{Cluster: cluster})
+	cfg := instanceConfig{}
+	if cluster {
+		cfg.RedisArgs = []string{"--cluster"}
+	}
+	insts := startInstances(t, 3, addr, cfg)
 	op := operator{t: t, addr: addr}
 	if cluster {
 		op.args = []string{"--cluster"}
 	}
 	idle := idleSessions(t, insts)
-	load := startLoad(t, insts, LoadConfig{})
+	load := startLoad(t, insts, vuser.Config{})
 	progress(t, load, usersPerStep, progressBound)
 
 	var written []ctlState
@@ -155,9 +163,9 @@ func checkJobsAudited(t *testing.T, op operator, ids ...string) {
 
 // idleSessions logs one session in on each instance and increments it
 // once; nothing uses them again until idleGet.
-func idleSessions(t *testing.T, insts []*instance) []LiveSession {
+func idleSessions(t *testing.T, insts []*instance) []vuser.LiveSession {
 	t.Helper()
-	var out []LiveSession
+	var out []vuser.LiveSession
 	for i, in := range insts {
 		name := fmt.Sprintf("idle-%d", i)
 		a := idleCall(t, http.MethodPost, in.URL+"/login?user="+name, "")
@@ -167,15 +175,29 @@ func idleSessions(t *testing.T, insts []*instance) []LiveSession {
 		if b := idleCall(t, http.MethodPost, in.URL+"/incr", a.sid); b.status != http.StatusOK || b.sess.Counter != 1 {
 			t.Fatalf("idle incr on %s: status %d counter %d", in.Name, b.status, b.sess.Counter)
 		}
-		out = append(out, LiveSession{ID: a.sid, User: name, Counter: 1})
+		out = append(out, vuser.LiveSession{ID: a.sid, User: name, Counter: 1})
 	}
 	return out
 }
 
 // idleGet reads an idle session from the instance it was created on.
-func idleGet(t *testing.T, in *instance, s LiveSession) answer {
+func idleGet(t *testing.T, in *instance, s vuser.LiveSession) answer {
 	t.Helper()
 	return idleCall(t, http.MethodGet, in.URL+"/session", s.ID)
+}
+
+// appSession is a session as sessionapp's endpoints return it (its expiry
+// left out).
+type appSession struct {
+	User    string `json:"u"`
+	Counter int64  `json:"n"`
+}
+
+// answer is one answer of sessionapp to idleCall.
+type answer struct {
+	status int
+	sid    string // the session cookie set by the answer, if any
+	sess   appSession
 }
 
 // idleCall makes one request with sid as the session cookie.
@@ -188,7 +210,7 @@ func idleCall(t *testing.T, method, url, sid string) answer {
 		t.Fatal(err)
 	}
 	if sid != "" {
-		req.AddCookie(&http.Cookie{Name: "sid", Value: sid})
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: sid})
 	}
 	tr := &http.Transport{DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
@@ -199,48 +221,66 @@ func idleCall(t *testing.T, method, url, sid string) answer {
 	defer resp.Body.Close()
 	a := answer{status: resp.StatusCode}
 	for _, c := range resp.Cookies() {
-		if c.Name == "sid" && c.Value != "" {
+		if c.Name == cookieName && c.Value != "" {
 			a.sid = c.Value
 		}
 	}
 	if a.status == http.StatusOK {
-		a.bodyOK = json.NewDecoder(resp.Body).Decode(&a.sess) == nil
+		if err := json.NewDecoder(resp.Body).Decode(&a.sess); err != nil {
+			t.Fatalf("%s %s: body: %v", method, req.URL.Path, err)
+		}
 	}
 	return a
 }
 
-// checkInRedis reads each live session of r with a plain GET of
-// DefaultPrefix+id and checks its bytes decode to the session the user
-// knows, that the key carries an expiry, and that no dead session has a
-// data key.
-func checkInRedis(t *testing.T, rdb redis.UniversalClient, r Result) {
+// checkInRedis reads each live session of r as the application would once
+// it drops this toolkit: scs's own Redis store (goredisstore) finds it, and
+// scs's codec decodes the session the user knows, whose deadline is the
+// key's expiry. No dead session has a data key.
+//
+// goredisstore takes a standalone client; on a cluster the check reads the
+// key with a plain GET, which is all goredisstore's Find does.
+func checkInRedis(t *testing.T, rdb redis.UniversalClient, r vuser.Result) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if len(r.Live) == 0 {
 		t.Fatal("no live session to check")
 	}
+	find := func(ctx context.Context, id string) ([]byte, bool, error) {
+		b, err := rdb.Get(ctx, redisstore.DefaultPrefix+id).Bytes()
+		if errors.Is(err, redis.Nil) {
+			return nil, false, nil
+		}
+		return b, err == nil, err
+	}
+	if c, ok := rdb.(*redis.Client); ok {
+		find = goredisstore.New(c).FindCtx
+	}
 	for _, s := range r.Live {
 		key := redisstore.DefaultPrefix + s.ID
-		raw, err := rdb.Get(ctx, key).Bytes()
+		// What scs's Load does: Find in its store, then decode.
+		raw, found, err := find(ctx, s.ID)
+		if err != nil || !found {
+			t.Errorf("%s: goredisstore FindCtx = found %t, %v; want the session", s.User, found, err)
+			continue
+		}
+		deadline, values, err := scs.GobCodec{}.Decode(raw)
 		if err != nil {
-			t.Errorf("%s: GET prefix+id: %v, want the session's bytes", s.User, err)
+			t.Errorf("%s: %d bytes in Redis that scs cannot decode: %v", s.User, len(raw), err)
 			continue
 		}
-		var got appSession
-		if err := json.Unmarshal(raw, &got); err != nil {
-			t.Errorf("%s: GET prefix+id returned %d bytes that are not the application's session JSON: %v", s.User, len(raw), err)
-			continue
-		}
+		user, _ := values["user"].(string)
+		counter, _ := values["n"].(int64)
 		hi := s.Counter
 		if s.Uncertain {
 			hi++
 		}
-		if got.User != s.User || got.Counter < s.Counter || got.Counter > hi {
-			t.Errorf("%s: Redis holds user %q counter %d, want %q counter %d", s.User, got.User, got.Counter, s.User, s.Counter)
+		if user != s.User || counter < s.Counter || counter > hi {
+			t.Errorf("%s: plain scs reads user %q counter %d, want %q counter %d", s.User, user, counter, s.User, s.Counter)
 		}
-		if ttl, err := rdb.PTTL(ctx, key).Result(); err != nil || ttl <= 0 {
-			t.Errorf("%s: PTTL prefix+id = %v, %v; want a positive expiry (sessions are never immortal)", s.User, ttl, err)
+		if exp, err := rdb.PExpireTime(ctx, key).Result(); err != nil || exp.Milliseconds() != deadline.UnixMilli() {
+			t.Errorf("%s: PEXPIRETIME prefix+id = %v, %v; want the session's deadline %v (sessions are never immortal)", s.User, exp, err, deadline)
 		}
 	}
 	for _, id := range r.Dead {
@@ -249,5 +289,5 @@ func checkInRedis(t *testing.T, rdb redis.UniversalClient, r Result) {
 			t.Errorf("a dead session's data key: GET = %v, want redis: nil", err)
 		}
 	}
-	t.Logf("Redis holds all %d live sessions with the application's bytes and an expiry; none of %d dead ones", len(r.Live), len(r.Dead))
+	t.Logf("plain scs reads all %d live sessions from Redis, each expiring at its deadline; none of %d dead ones is there", len(r.Live), len(r.Dead))
 }

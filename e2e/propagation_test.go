@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 )
 
 // Propagation measurement: how many changes, and the bound on the p99 of
@@ -29,7 +30,7 @@ func TestPropagation(t *testing.T) {
 	insts := startInstances(t, 3, srv.Addr, instanceConfig{})
 	op := operator{t: t, addr: srv.Addr}
 	ctl := controlReader(t, srv.Addr)
-	load := startLoad(t, insts, LoadConfig{})
+	load := startLoad(t, insts, vuser.Config{})
 	for _, stage := range []string{"shadow", "dual"} {
 		waitApplied(t, insts, op.change("stage", stage, "--reason", "e2e propagation: setup"), applyBound)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 )
 
 // The provider's log messages that tell how a change was delivered.
@@ -33,7 +34,7 @@ func TestPubSubCut(t *testing.T) {
 	srv := redistest.StartServer(t)
 	insts := startInstances(t, 3, srv.Addr, instanceConfig{Poll: pollInterval})
 	op := operator{t: t, addr: srv.Addr}
-	load := startLoad(t, insts, LoadConfig{})
+	load := startLoad(t, insts, vuser.Config{})
 	waitApplied(t, insts, op.change("stage", "shadow", "--reason", "e2e pubsub: setup"), applyBound)
 	rdb := srv.Client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 )
 
 // migratectl's exit codes.
@@ -50,7 +51,7 @@ func TestRollout(t *testing.T) {
 	srv := redistest.StartServer(t)
 	insts := startInstances(t, 3, srv.Addr, instanceConfig{})
 	op := operator{t: t, addr: srv.Addr}
-	load := startLoad(t, insts, LoadConfig{})
+	load := startLoad(t, insts, vuser.Config{})
 	progress(t, load, usersPerStep, progressBound)
 
 	// Refusals and errors write nothing (checkHistory counts the entries).

@@ -40,8 +40,7 @@ type BackfillProgress struct {
 	// idempotent retry, so it is not told apart).
 	Copied int64 `json:"copied"`
 	// Skipped counts sessions the distributed store already had at a newer
-	// version (or a tombstone), and sessions with an unconfirmed distributed
-	// write, which the repair loop owns.
+	// version (or a tombstone).
 	Skipped int64 `json:"skipped"`
 	// Failed counts sessions whose copy failed; they are tracked as
 	// unsynced and repaired later.
@@ -117,14 +116,14 @@ func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (Backfill
 	}
 	err := sc.Scan(ctx, func(id string, rec store.Record) error {
 		scanned := b.scanned.Add(1)
-		if m.core.IsUnsynced(id) {
-			b.count(&b.skipped, "skipped", 1)
-		} else {
-			batch = append(batch, store.Entry{ID: id, Record: router.Copyable(rec)})
-			if len(batch) == opts.BatchSize {
-				if err := send(); err != nil {
-					return err
-				}
+		// Tracked sessions are copied too: what local holds is this
+		// instance's newest write, and a tracked entry may be older (a
+		// delete made before a Set at the local stage, which tracks no
+		// sets). The copy is a compare-and-set either way.
+		batch = append(batch, store.Entry{ID: id, Record: router.Copyable(rec)})
+		if len(batch) == opts.BatchSize {
+			if err := send(); err != nil {
+				return err
 			}
 		}
 		if opts.Progress != nil && scanned%int64(opts.ProgressEvery) == 0 {

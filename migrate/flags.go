@@ -58,6 +58,9 @@ func (m *Migrator) refreshFlags() {
 	m.mu.Unlock()
 
 	next, err := m.evaluate(ctx, cur)
+	if err == nil {
+		err = m.leavingComplete(next.stage)
+	}
 
 	m.mu.Lock()
 	released := false

@@ -3,9 +3,11 @@ package migrate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
+	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
@@ -13,9 +15,20 @@ import (
 // the metrics and fed to the guard. The local store is not wrapped: it is
 // in-process, and instrumenting it would cost more than it does.
 type instrumented struct {
-	inner store.Versioned
-	guard *guard.Guard // nil when the guard is disabled
-	m     *metrics
+	inner   store.Versioned
+	latest  store.LatestWriter // inner
+	setMany func(ctx context.Context, entries []store.Entry) ([]bool, error)
+	guard   *guard.Guard // nil when the guard is disabled
+	m       *metrics
+}
+
+// newInstrumented wraps inner, which must implement store.LatestWriter.
+func newInstrumented(inner store.Versioned, g *guard.Guard, m *metrics) (*instrumented, error) {
+	lw, ok := inner.(store.LatestWriter)
+	if !ok {
+		return nil, fmt.Errorf("migrate: distributed store %T does not implement store.LatestWriter", inner)
+	}
+	return &instrumented{inner: inner, latest: lw, setMany: router.SetManyFunc(inner), guard: g, m: m}, nil
 }
 
 var _ store.Versioned = (*instrumented)(nil)
@@ -71,4 +84,45 @@ func (s *instrumented) DeleteVersion(ctx context.Context, id string, version uin
 	err := s.inner.DeleteVersion(ctx, id, version, until)
 	s.done(ctx, opDelete, start, err, true)
 	return err
+}
+
+var (
+	_ store.LatestWriter = (*instrumented)(nil)
+	_ store.BatchSetter  = (*instrumented)(nil)
+)
+
+// SetLatest times and counts a request-path write (op "set").
+func (s *instrumented) SetLatest(ctx context.Context, id string, rec store.Record) (uint64, error) {
+	start := time.Now()
+	v, err := s.latest.SetLatest(ctx, id, rec)
+	s.done(ctx, opSet, start, err, true)
+	return v, err
+}
+
+// DeleteLatest times and counts a request-path delete (op "delete").
+func (s *instrumented) DeleteLatest(ctx context.Context, id string, version uint64, until, fallback time.Time) (uint64, error) {
+	start := time.Now()
+	v, err := s.latest.DeleteLatest(ctx, id, version, until, fallback)
+	s.done(ctx, opDelete, start, err, true)
+	return v, err
+}
+
+// SetMany forwards a batch of copies (repairs, reconciliation) as one
+// pipelined call when the store can. The batch counts as one set in the
+// metrics and the guard sees its outcome but not its latency: a pipeline
+// of thousands of writes takes longer than one write, and that says
+// nothing about the store's health.
+func (s *instrumented) SetMany(ctx context.Context, entries []store.Entry) ([]bool, error) {
+	start := time.Now()
+	applied, err := s.setMany(ctx, entries)
+	outcome := guard.Classify(ctx, err)
+	if s.guard != nil && outcome != guard.Canceled {
+		s.guard.Record(outcome, 0)
+	}
+	res := resOK
+	if err != nil {
+		res = resError
+	}
+	s.m.observe(opSet, res, time.Since(start)/time.Duration(max(len(entries), 1)))
+	return applied, err
 }

@@ -21,17 +21,17 @@ import (
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
 
-// fleet is a few Migrators sharing one real redis-server, each with its
+// jobFleet is a few Migrators sharing one real redis-server, each with its
 // own local store, heartbeats and job runner, as instances of one app.
-type fleet struct {
+type jobFleet struct {
 	t     *testing.T
 	rdb   redis.UniversalClient
 	ctl   *control.Client
 	dist  *redisstore.Store
-	insts []*fleetInstance
+	insts []*jobInstance
 }
 
-type fleetInstance struct {
+type jobInstance struct {
 	id    string
 	local *memstore.Store
 	m     *Migrator
@@ -45,13 +45,13 @@ const (
 	fleetHeartbeat = 50 * time.Millisecond
 )
 
-func newFleet(t *testing.T, rdb redis.UniversalClient, n int, stage Stage, percent float64) *fleet {
+func newJobFleet(t *testing.T, rdb redis.UniversalClient, n int, stage Stage, percent float64) *jobFleet {
 	t.Helper()
 	ctl, err := control.New(rdb, control.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fleet{t: t, rdb: rdb, ctl: ctl, dist: redisstore.New(rdb, redisstore.Options{})}
+	f := &jobFleet{t: t, rdb: rdb, ctl: ctl, dist: redisstore.New(rdb, redisstore.Options{})}
 	// The control plane's state: what jobs record as the stage they ran at.
 	if _, err := ctl.Apply(context.Background(), func(cur control.State) (control.State, error) {
 		cur.Stage, cur.Percent, cur.Actor, cur.Reason = string(stage), percent, "test", "test"
@@ -60,7 +60,7 @@ func newFleet(t *testing.T, rdb redis.UniversalClient, n int, stage Stage, perce
 		t.Fatal(err)
 	}
 	for i := range n {
-		in := &fleetInstance{id: fmt.Sprintf("i%d", i), local: memstore.New()}
+		in := &jobInstance{id: fmt.Sprintf("i%d", i), local: memstore.New()}
 		in.m, err = New(in.local, f.dist, Options{Stage: stage, Percent: percent, DisableGuard: true,
 			Registerer: prometheus.NewRegistry(), CompareDelay: 50 * time.Millisecond})
 		if err != nil {
@@ -93,7 +93,7 @@ func newFleet(t *testing.T, rdb redis.UniversalClient, n int, stage Stage, perce
 
 // leave stops the instance's job runner and heartbeats, as a process that
 // exits does.
-func (in *fleetInstance) leave() {
+func (in *jobInstance) leave() {
 	if in.gone {
 		return
 	}
@@ -103,7 +103,7 @@ func (in *fleetInstance) leave() {
 }
 
 // request asks for a job and waits for its end.
-func (f *fleet) request(kind control.JobKind, params control.JobParams) control.JobInfo {
+func (f *jobFleet) request(kind control.JobKind, params control.JobParams) control.JobInfo {
 	f.t.Helper()
 	j, err := f.ctl.RequestJob(context.Background(), control.JobRequest{Kind: kind, Params: params, Actor: "test", Reason: "test " + string(kind)})
 	if err != nil {
@@ -113,7 +113,7 @@ func (f *fleet) request(kind control.JobKind, params control.JobParams) control.
 }
 
 // wait waits for job id to end.
-func (f *fleet) wait(id string) control.JobInfo {
+func (f *jobFleet) wait(id string) control.JobInfo {
 	f.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -138,7 +138,7 @@ func jobRecord(v string, version uint64) store.Record {
 // TestJobBackfill: every instance copies its own local sessions; the job
 // ends done with the sum.
 func TestJobBackfill(t *testing.T) {
-	f := newFleet(t, redistest.StartServer(t).Client(t), 3, Dual, 0)
+	f := newJobFleet(t, redistest.StartServer(t).Client(t), 3, Dual, 0)
 	ctx := context.Background()
 	for i, in := range f.insts {
 		for j := range 50 {
@@ -174,7 +174,7 @@ func TestJobBackfill(t *testing.T) {
 // dual) and then damages Redis: one copy deleted, one stale, one wrong
 // expiry, and one session deleted by the app and written back raw (a
 // resurrection). It returns the kinds planted.
-func plantMismatches(t *testing.T, f *fleet) consistency.Counts {
+func plantMismatches(t *testing.T, f *jobFleet) consistency.Counts {
 	t.Helper()
 	ctx := context.Background()
 	for i, in := range f.insts {
@@ -212,7 +212,7 @@ func plantMismatches(t *testing.T, f *fleet) consistency.Counts {
 // TestJobDiffAndRepair: a diff finds each planted kind, records an unclean
 // last diff, a repair fixes them, and the next diff is clean.
 func TestJobDiffAndRepair(t *testing.T) {
-	f := newFleet(t, redistest.StartServer(t).Client(t), 3, Ramp, 100)
+	f := newJobFleet(t, redistest.StartServer(t).Client(t), 3, Ramp, 100)
 	want := plantMismatches(t, f)
 
 	info := f.request(control.JobDiff, control.JobParams{Batch: 7})
@@ -264,7 +264,7 @@ func TestJobDiffAndRepair(t *testing.T) {
 // the job partial, naming it; the last diff is partial, so complete stays
 // refused.
 func TestJobInstanceLeavesMidDiff(t *testing.T) {
-	f := newFleet(t, redistest.StartServer(t).Client(t), 3, Ramp, 100)
+	f := newJobFleet(t, redistest.StartServer(t).Client(t), 3, Ramp, 100)
 	ctx := context.Background()
 	for i, in := range f.insts {
 		for j := range 300 {
@@ -304,7 +304,7 @@ func TestJobInstanceLeavesMidDiff(t *testing.T) {
 // TestJobCancel: a canceled job stops on every instance and ends canceled
 // with what was done, audited with the cancel's reason.
 func TestJobCancel(t *testing.T) {
-	f := newFleet(t, redistest.StartServer(t).Client(t), 2, Dual, 0)
+	f := newJobFleet(t, redistest.StartServer(t).Client(t), 2, Dual, 0)
 	ctx := context.Background()
 	for i, in := range f.insts {
 		for j := range 300 {
@@ -339,7 +339,7 @@ func TestJobCancel(t *testing.T) {
 // its new process takes the job up again with a new run token, and the job
 // ends partial, saying it restarted.
 func TestJobParticipantRestarted(t *testing.T) {
-	f := newFleet(t, redistest.StartServer(t).Client(t), 2, Dual, 0)
+	f := newJobFleet(t, redistest.StartServer(t).Client(t), 2, Dual, 0)
 	ctx := context.Background()
 	for _, in := range f.insts {
 		for j := range 300 {

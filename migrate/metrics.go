@@ -34,6 +34,8 @@ type metrics struct {
 	backfill       *prometheus.CounterVec // result
 	rollbacks      *prometheus.CounterVec // reason
 	flagErrors     prometheus.Counter
+	readThrough    *prometheus.CounterVec // result
+	overflow       prometheus.Counter
 
 	// pre-bound children for the hot path (no label lookup per call)
 	distOps [numOps][numResults]prometheus.Counter
@@ -63,7 +65,7 @@ const (
 
 var resultNames = [numResults]string{"ok", "miss", "error", "canceled"}
 
-func newMetrics(reg prometheus.Registerer, unsynced, queue func() float64) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() float64) (*metrics, error) {
 	const ns = "sessionmigrate"
 	m := &metrics{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "store_operations_total",
@@ -100,14 +102,21 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue func() float64) (*met
 			Help: "Automatic rollbacks by the guard, by reason."}, []string{"reason"}),
 		flagErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "flag_errors_total",
 			Help: "Flag evaluations rejected (bad or unreadable value); the last good state was kept."}),
+		readThrough: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "read_through_total",
+			Help: "Local misses answered from the distributed store (a restarted instance, a re-pinned user), by result (found, miss, deleted, error)."}, []string{"result"}),
+		overflow: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "unsynced_overflow_total",
+			Help: "Writes left untracked because the unsynced set was full (MaxUnsynced); a reconciliation pass copies them."}),
 	}
 	unsyncedG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "unsynced_sessions",
 		Help: "Sessions whose distributed copy may be older than local (dirty or async pending): the repair backlog."}, unsynced)
 	queueG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "async_queue_depth",
 		Help: "Sessions waiting in the async writer queues."}, queue)
+	overflowedG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "unsynced_overflowed",
+		Help: "1 while writes made when the unsynced set was full await a reconciliation pass (complete must not be entered)."}, overflowed)
 	for _, c := range []prometheus.Collector{m.ops, m.latency, m.stage, m.percent, m.tripped, m.paused,
 		m.asyncDropped, m.asyncWrites, m.distWriteFails, m.lazyCopies, m.fallbacks, m.comparisons,
-		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, unsyncedG, queueG} {
+		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, m.readThrough, m.overflow,
+		unsyncedG, queueG, overflowedG} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -135,6 +144,9 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue func() float64) (*met
 	for _, r := range []string{"ok", "error"} {
 		m.asyncWrites.WithLabelValues(r)
 		m.lazyCopies.WithLabelValues(r)
+	}
+	for _, r := range []router.ReadThroughResult{router.ReadThroughFound, router.ReadThroughMiss, router.ReadThroughDeleted, router.ReadThroughError} {
+		m.readThrough.WithLabelValues(string(r))
 	}
 	m.comparisons.WithLabelValues("match")
 	m.comparisons.WithLabelValues("mismatch")
@@ -178,3 +190,7 @@ func (m *metrics) LazyCopy(err error)       { m.lazyCopies.WithLabelValues(resul
 func (m *metrics) AsyncDropped()            { m.asyncDropped.Inc() }
 func (m *metrics) AsyncApplied(err error)   { m.asyncWrites.WithLabelValues(resultLabel(err)).Inc() }
 func (m *metrics) DistWriteFailed()         { m.distWriteFails.Inc() }
+func (m *metrics) ReadThrough(r router.ReadThroughResult) {
+	m.readThrough.WithLabelValues(string(r)).Inc()
+}
+func (m *metrics) Overflow() { m.overflow.Inc() }

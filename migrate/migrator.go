@@ -111,6 +111,9 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: distributed store %T", ErrNotVersioned, distributed)
 	}
+	if _, ok := distributed.(store.LatestWriter); !ok {
+		return nil, fmt.Errorf("migrate: distributed store %T does not implement store.LatestWriter (redisstore and memstore do): request-path writes could not be ordered across instances", distributed)
+	}
 	if err := opts.setDefaults(); err != nil {
 		return nil, err
 	}
@@ -124,7 +127,13 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	}
 	met, err := newMetrics(opts.Registerer,
 		func() float64 { return float64(m.core.Unsynced()) },
-		func() float64 { return float64(m.core.QueueDepth()) })
+		func() float64 { return float64(m.core.QueueDepth()) },
+		func() float64 {
+			if m.core.Overflowed() {
+				return 1
+			}
+			return 0
+		})
 	if err != nil {
 		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
 	}
@@ -144,7 +153,10 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 			return nil, fmt.Errorf("migrate: registering metrics: %w", err)
 		}
 	}
-	observed := &instrumented{inner: dv, guard: m.guard, m: met}
+	observed, err := newInstrumented(dv, m.guard, met)
+	if err != nil {
+		return nil, err
+	}
 	checker, err := consistency.New(consistency.Config{
 		Local:       lv,
 		Distributed: observed,
@@ -175,6 +187,7 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 		QueueSize:      opts.QueueSize,
 		Workers:        opts.AsyncWorkers,
 		RepairInterval: opts.RepairInterval,
+		MaxUnsynced:    opts.MaxUnsynced,
 		MaxTTL:         opts.MaxTTL,
 		ShadowSample:   opts.ShadowSample,
 		Compare:        checker,
@@ -231,6 +244,9 @@ func (m *Migrator) SetStage(stage Stage, percent float64) error {
 	}
 	if _, err := router.Cut(percent); err != nil {
 		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := m.leavingComplete(stage); err != nil {
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -40,6 +40,7 @@ type modelRun struct {
 	m        *Migrator
 	fault    *faultstore.Store
 	inner    store.Versioned
+	local    *memstore.Store
 	model    map[string][]byte
 	ids      []string
 	stage    Stage
@@ -80,7 +81,7 @@ func newModelRun(t *testing.T, seed uint64, newDist newDistFunc, allowComplete b
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
-	r := &modelRun{t: t, rng: rng, m: m, fault: fs, inner: inner, model: map[string][]byte{}, stage: Local}
+	r := &modelRun{t: t, rng: rng, m: m, fault: fs, inner: inner, local: local, model: map[string][]byte{}, stage: Local}
 	r.drops = !allowComplete
 	for i := range 64 {
 		r.ids = append(r.ids, "sess-"+strconv.Itoa(i))
@@ -115,6 +116,10 @@ func (r *modelRun) step(ctx context.Context, complete bool) {
 	case n < 40:
 		id := r.id()
 		rec, found, err := r.m.Get(ctx, id)
+		if err != nil && r.readThroughFailed(ctx, id) {
+			r.logf("get %s -> error (local miss, distributed store failing): %v", id, err)
+			return
+		}
 		if err != nil {
 			r.fail("Get: unexpected error at %s: %v", r.m.State().Stage, err)
 		}
@@ -152,6 +157,9 @@ func (r *modelRun) step(ctx context.Context, complete bool) {
 			return
 		}
 		rec, found, err := r.m.Get(ctx, old)
+		if err != nil && r.readThroughFailed(ctx, old) {
+			return
+		}
 		if err != nil {
 			r.fail("rotate Get: %v", err)
 		}
@@ -175,8 +183,8 @@ func (r *modelRun) step(ctx context.Context, complete bool) {
 		st := []Stage{Local, Shadow, Dual, Ramp, Ramp}[r.rng.IntN(5)]
 		p := float64(r.rng.IntN(10001)) / 100
 		if complete && r.rng.IntN(20) == 0 {
-			st, r.complete = Complete, true
-			r.fault.Reset()
+			r.enterComplete(ctx)
+			return
 		}
 		if err := r.m.SetStage(st, p); err != nil {
 			r.fail("SetStage: %v", err)
@@ -202,27 +210,87 @@ func (r *modelRun) step(ctx context.Context, complete bool) {
 	}
 }
 
-func (r *modelRun) randomFault() {
-	f := faultstore.Fault{}
-	switch r.rng.IntN(6) {
-	case 0: // healthy
-	case 1:
-		f.ErrorRate = 0.3
-	case 2:
-		f.ErrorRate, f.Ambiguous = 0.3, true
-	case 3:
-		f.Outage = true
-	case 4:
-		f.Outage, f.Ambiguous = true, true
-	case 5:
-		if r.drops {
-			f.Drop = true
+// enterComplete walks to complete as an operator must: ramp 100, the
+// store healthy, a backfill of the sessions that predate shadow, and no
+// unsynced session left (what the complete gate's clean diff proves).
+func (r *modelRun) enterComplete(ctx context.Context) {
+	r.t.Helper()
+	r.fault.Reset()
+	if r.m.State().Tripped {
+		if err := r.m.Resume(); err != nil {
+			r.fail("Resume: %v", err)
 		}
 	}
+	if err := r.m.SetStage(Ramp, 100); err != nil {
+		r.fail("SetStage(ramp 100): %v", err)
+	}
+	if _, err := r.m.Backfill(ctx, BackfillOptions{}); err != nil {
+		r.fail("Backfill: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); r.m.Unsynced() > 0; {
+		if err := r.m.Flush(ctx); err != nil || time.Now().After(deadline) {
+			r.fail("before complete: %d sessions unsynced (flush: %v)", r.m.Unsynced(), err)
+		}
+	}
+	if err := r.m.SetStage(Complete, 100); err != nil {
+		r.fail("SetStage(complete): %v", err)
+	}
+	r.complete = true
+	r.logf("stage complete (after ramp 100, backfill, flush)")
+}
+
+// readThroughFailed reports whether a Get error is the one allowed: from
+// shadow on, a local miss is answered from the distributed store, and when
+// that fails the Get fails rather than answer "not found" (the session may
+// live only there). Local must not hold the session, and reads of the
+// distributed store must be failing.
+func (r *modelRun) readThroughFailed(ctx context.Context, id string) bool {
+	if st := r.m.State().Stage; st == Local || st == Complete {
+		return false
+	}
+	if f := r.fault.Fault(faultstore.OpGet); !f.Outage && f.ErrorRate == 0 {
+		return false
+	}
+	_, found, err := r.local.Get(ctx, id)
+	return err == nil && !found
+}
+
+func (r *modelRun) randomFault() {
+	f := randomFault(r.rng, r.drops, false)
 	if err := r.fault.SetFault(f); err != nil {
 		r.t.Fatal(err)
 	}
 	r.logf("fault %+v", f)
+}
+
+// randomFault draws what the distributed store does next, for the model
+// tests: healthy, errors, ambiguous errors (applied, then failed), an outage
+// (plain or ambiguous), when slow is set latency beyond a 100ms DistTimeout
+// or jitter, and when drops is set writes silently lost.
+func randomFault(rng *rand.Rand, drops, slow bool) faultstore.Fault {
+	var f faultstore.Fault
+	n := 6
+	if slow {
+		n = 9
+	}
+	switch rng.IntN(n) {
+	case 0, 1: // healthy
+	case 2:
+		f.ErrorRate = 0.3
+	case 3:
+		f.ErrorRate, f.Ambiguous = 0.3, true
+	case 4:
+		f.Outage = true
+	case 5:
+		f.Outage, f.Ambiguous = true, true
+	case 6:
+		f.Drop = drops
+	case 7:
+		f.Latency = 150 * time.Millisecond
+	case 8:
+		f.Latency, f.Jitter = time.Millisecond, 20*time.Millisecond
+	}
+	return f
 }
 
 // checkConverged heals the distributed store and checks that every session
@@ -336,6 +404,13 @@ func runModelConcurrent(t *testing.T, newDist newDistFunc) {
 				case 0, 1, 2, 3:
 					rec, found, err := m.Get(ctx, id)
 					want, ok := model[id]
+					if err != nil && !ok {
+						// A local miss the distributed store could not
+						// answer (it may hold the session, for all
+						// this instance knows): an error, never a wrong
+						// answer.
+						continue
+					}
 					if err != nil || found != ok || (ok && !bytes.Equal(rec.Data, want)) {
 						errs <- fmt.Errorf("op %d Get(%s): got %q found=%v err=%v, want %q found=%v", i, id, rec.Data, found, err, want, ok)
 						return

@@ -51,6 +51,16 @@ type Options struct {
 	// RepairInterval is how often unsynced sessions are retried (default 1s,
 	// backing off to 30s while the distributed store fails).
 	RepairInterval time.Duration
+	// MaxUnsynced bounds the set of sessions whose distributed copy may be
+	// older than local (default router.DefaultMaxUnsynced, 500,000: about
+	// 110 bytes each for scs tokens). When it is full a write is still
+	// applied to local and acknowledged, but left untracked (metric
+	// sessionmigrate_unsynced_overflow_total); complete is refused until a
+	// reconciliation pass has copied every local session, which starts by
+	// itself once the set has drained to half. A delete that finds it full
+	// is applied to the distributed store at once, and fails the caller's
+	// Delete if that fails (router.ErrDeleteNotPropagated).
+	MaxUnsynced int
 	// ShadowSample compares one shadow read in ShadowSample (default 100).
 	ShadowSample int
 	// Comparator decides whether a local and a distributed record hold the
@@ -126,6 +136,7 @@ func (o *Options) setDefaults() error {
 		{&o.QueueSize, router.DefaultQueueSize, "QueueSize"},
 		{&o.AsyncWorkers, router.DefaultWorkers, "AsyncWorkers"},
 		{&o.ShadowSample, router.DefaultShadowSample, "ShadowSample"},
+		{&o.MaxUnsynced, router.DefaultMaxUnsynced, "MaxUnsynced"},
 		{&o.CompareQueue, 1000, "CompareQueue"},
 	}
 	for _, f := range ints {

@@ -2,67 +2,67 @@ package router
 
 import (
 	"context"
+	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
 
 // Complete returns the router of stage complete: the distributed store
 // serves every read and takes every write, and its errors reach the caller.
-// Local is no longer written, but it is still read: a session tracked as
-// unsynced, or whose local copy is newer (written before complete and never
-// confirmed), is served from local and repaired; one still missing from the
-// distributed store is lazily copied. Deletes also clear local so that a
-// forced rollback cannot bring a logged-out session back.
+// Local is neither read nor written, except for sessions this instance still
+// tracks as unsynced (a write made before complete that the distributed
+// store never confirmed): those are served from local until their repair
+// lands, unless the distributed store already holds something newer. Nothing
+// else a local store kept from before complete is ever served again: another
+// instance may have changed, expired or deleted the session since, and
+// without stickiness any instance may take any request.
+//
+// Writes are ordered by their arrival at the distributed store
+// (store.LatestWriter): instances with skewed clocks or different start
+// times never lose a later write to an earlier one, and a delete always
+// takes effect.
 func Complete(c *Core) store.Store { return completeRouter{c} }
 
 type completeRouter struct{ c *Core }
 
-// Get serves the newest of what it knows: the distributed copy, a local copy
-// written before complete that the distributed store never confirmed, or a
-// tracked delete the distributed store has not applied. Local is not written
-// in complete, so unlike ramp it cannot be trusted to be the newest.
 func (r completeRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
 	c := r.c
+	e, tracked := c.track.Lookup(id)
 	drec, dfound, err := c.dist.Get(ctx, id)
-	if err != nil {
-		return store.Record{}, false, err
+	if err == nil && dfound {
+		c.observe(drec.Version)
 	}
-	lrec, lfound, lerr := c.local.Get(ctx, id)
-	if lerr != nil {
-		lfound = false
+	if !tracked || (err == nil && dfound && drec.Version > e.version) {
+		return drec, dfound, err
 	}
-	if e, ok := c.track.Lookup(id); ok && e.kind == opDelete &&
-		(!dfound || e.version >= drec.Version) && (!lfound || e.version >= lrec.Version) {
+	// This instance made a write of id the distributed store may lack.
+	if e.kind == opDelete {
 		c.obs.Fallback(ReasonDirty)
 		return store.Record{}, false, nil
 	}
-	switch {
-	case lfound && (!dfound || lrec.Version > drec.Version):
-		if dfound {
-			c.obs.Fallback(ReasonStale)
-			c.markSet(id, lrec, true)
-		} else {
-			c.obs.Fallback(ReasonMissing)
-			c.lazyCopy(ctx, id, lrec)
-		}
+	lrec, lfound, lerr := c.local.Get(ctx, id)
+	if lerr == nil && lfound && (err != nil || !dfound || lrec.Version >= drec.Version) {
+		c.obs.Fallback(ReasonDirty)
 		return lrec, true, nil
-	case dfound:
-		return drec, true, nil
-	default:
-		return store.Record{}, false, nil
 	}
+	return drec, dfound, err
 }
 
 func (r completeRouter) Set(ctx context.Context, id string, rec store.Record) error {
 	c := r.c
-	_, expired := c.stamp(&rec)
+	_, expired, err := c.stamp(&rec)
+	if err != nil {
+		return err
+	}
 	if expired {
 		return r.deleteVersion(ctx, id, rec.Version)
 	}
-	if err := c.dist.Set(ctx, id, rec); err != nil {
+	v, err := c.latest.SetLatest(ctx, id, rec)
+	if err != nil {
 		return err
 	}
-	c.track.Clear(id, rec.Version)
+	c.observe(v)
+	c.track.Clear(id, v)
 	return nil
 }
 
@@ -70,12 +70,16 @@ func (r completeRouter) Delete(ctx context.Context, id string) error {
 	return r.deleteVersion(ctx, id, r.c.NextVersion())
 }
 
+// deleteVersion leaves a tombstone above whatever the distributed store
+// holds, until the session's own expiry there (TombstoneTTL when it holds
+// no record).
 func (r completeRouter) deleteVersion(ctx context.Context, id string, version uint64) error {
 	c := r.c
-	until := c.tombstoneUntil(ctx, id)
-	if err := c.dist.DeleteVersion(ctx, id, version, until); err != nil {
+	v, err := c.latest.DeleteLatest(ctx, id, version, time.Time{}, c.now().Add(c.cfg.TombstoneTTL))
+	if err != nil {
 		return err
 	}
-	c.track.Clear(id, version)
-	return c.local.DeleteVersion(ctx, id, version, until)
+	c.observe(v)
+	c.track.Clear(id, v)
+	return nil
 }

@@ -48,27 +48,30 @@ func TestCompleteSetDistributedOnly(t *testing.T) {
 	wantRecord(t, r, "Get", "a", "a", d.Version)
 }
 
-// TestCompleteNewestWins: a read serves the newest copy between local and
-// the distributed store.
-func TestCompleteNewestWins(t *testing.T) {
+// TestCompleteReadsDistributedOnly: complete serves the distributed copy
+// whatever local holds, unless this instance tracks the session as unsynced
+// (a write the distributed store never confirmed): then the newer of the
+// local write and the distributed copy.
+func TestCompleteReadsDistributedOnly(t *testing.T) {
 	tests := []struct {
-		name                  string
-		local, dist           uint64 // 0: absent
-		wantData              string // "" : not found
-		wantFallback          Reason
-		wantDistAfter         uint64
-		wantDistDataAfterRead string
+		name        string
+		local, dist uint64 // 0: absent
+		tracked     bool   // local's write is tracked as unsynced
+		wantData    string // "" : not found
 	}{
-		{"distributed newer", 5, 7, "dist", "", 7, "dist"},
-		{"equal", 7, 7, "dist", "", 7, "dist"},
-		{"local newer is served and repaired", 7, 5, "local", ReasonStale, 7, "local"},
-		{"local only is served and copied", 7, 0, "local", ReasonMissing, 7, "local"},
-		{"distributed only", 0, 7, "dist", "", 7, "dist"},
-		{"neither", 0, 0, "", "", 0, ""},
+		{"distributed newer", 5, 7, false, "dist"},
+		{"equal", 7, 7, false, "dist"},
+		{"untracked newer local copy is not served", 7, 5, false, "dist"},
+		{"untracked local only is not served", 7, 0, false, ""},
+		{"distributed only", 0, 7, false, "dist"},
+		{"neither", 0, 0, false, ""},
+		{"unsynced local newer is served", 7, 5, true, "local"},
+		{"unsynced local only is served", 7, 0, true, "local"},
+		{"distributed newer than the unsynced write", 5, 7, true, "dist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, nil)
+			f := newFixture(t, func(c *Config) { c.RepairInterval = time.Hour })
 			r := Complete(f.core)
 			if tt.local != 0 {
 				set(t, f.local, "a", store.Record{Data: []byte("local"), Version: tt.local, ExpiresAt: epoch.Add(time.Hour)})
@@ -76,25 +79,35 @@ func TestCompleteNewestWins(t *testing.T) {
 			if tt.dist != 0 {
 				set(t, f.inner, "a", store.Record{Data: []byte("dist"), Version: tt.dist, ExpiresAt: epoch.Add(time.Hour)})
 			}
+			if tt.tracked {
+				f.core.markSet("a", tt.local, false)
+			}
 			got, found := get(t, r, "a")
 			if tt.wantData == "" {
 				if found {
 					t.Fatalf("Get: got %q, want not found", got.Data)
 				}
-			} else if !found || string(got.Data) != tt.wantData {
+				return
+			}
+			if !found || string(got.Data) != tt.wantData {
 				t.Fatalf("Get: got %q (found %v), want %q", got.Data, found, tt.wantData)
-			}
-			want := map[Reason]int{}
-			if tt.wantFallback != "" {
-				want[tt.wantFallback] = 1
-			}
-			wantFallbacks(t, f, want)
-			f.flush()
-			if tt.wantDistAfter != 0 {
-				wantRecord(t, f.inner, "distributed store after the read", "a", tt.wantDistDataAfterRead, tt.wantDistAfter)
 			}
 		})
 	}
+}
+
+// TestCompleteDistributedLossIsNotPapered: when the distributed store loses
+// a session at complete, the old local copy is not served (it may be older
+// than the last write, made through another instance).
+func TestCompleteDistributedLossIsNotPapered(t *testing.T) {
+	f := newFixture(t, nil)
+	set(t, Dual(f.core), "a", rec("before complete"))
+	r := Complete(f.core)
+	set(t, r, "a", rec("at complete"))
+	if err := f.inner.Delete(context.Background(), "a"); err != nil { // FLUSHALL
+		t.Fatal(err)
+	}
+	wantMissing(t, r, "Get after the distributed store lost the session", "a")
 }
 
 // TestCompleteTrackedDeleteHides: a delete the distributed store has not
@@ -114,17 +127,20 @@ func TestCompleteTrackedDeleteHides(t *testing.T) {
 	wantFallbacks(t, f, map[Reason]int{ReasonDirty: 1})
 }
 
-// TestCompleteDeleteClearsLocal: a complete delete also removes (and
-// tombstones) the local copy, so a forced rollback cannot bring it back.
-func TestCompleteDeleteClearsLocal(t *testing.T) {
+// TestCompleteLeavesLocalAlone: complete neither writes nor deletes local:
+// a delete leaves a tombstone in the distributed store (above the version
+// there), and the stale local copy is never served.
+func TestCompleteLeavesLocalAlone(t *testing.T) {
 	f := newFixture(t, nil)
 	set(t, Dual(f.core), "a", rec("a"))
 	old, _ := get(t, f.local, "a")
 	r := Complete(f.core)
 	del(t, r, "a")
 	wantMissing(t, r, "Get", "a")
-	wantMissing(t, f.local, "local store", "a")
-	wantTombstone(t, f.local, "local store", "a", old.Version)
-	wantTombstone(t, f.inner, "distributed store", "a", old.Version)
-	wantMissing(t, Local(f.core), "Get after a rollback to local", "a")
+	wantRecord(t, f.local, "local store", "a", "a", old.Version)
+	d, _, _ := f.inner.Get(context.Background(), "a")
+	if d.Version != 0 {
+		t.Fatalf("distributed store: got a record at %d, want a tombstone", d.Version)
+	}
+	wantTombstone(t, f.inner, "distributed store", "a", old.Version+1)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +39,31 @@ type Observer interface {
 	// DistWriteFailed counts a synchronous distributed write that failed in
 	// a stage where the user does not see it (dual, ramp).
 	DistWriteFailed()
+	// ReadThrough counts a local miss answered from the distributed store
+	// (from shadow on: a restarted instance, a re-pinned user).
+	ReadThrough(r ReadThroughResult)
+	// Overflow counts a write the unsynced set had no room to track
+	// (Config.MaxUnsynced); see Core.Overflowed.
+	Overflow()
 }
+
+// ReadThroughResult is the outcome of a local miss answered from the
+// distributed store. The values are fixed and usable as metric labels.
+type ReadThroughResult string
+
+const (
+	// ReadThroughFound: the distributed store had the session; it was
+	// served and installed locally at its version.
+	ReadThroughFound ReadThroughResult = "found"
+	// ReadThroughMiss: neither store has the session.
+	ReadThroughMiss ReadThroughResult = "miss"
+	// ReadThroughDeleted: this instance holds an unconfirmed (or newer)
+	// delete of the session; the distributed copy was not served.
+	ReadThroughDeleted ReadThroughResult = "deleted"
+	// ReadThroughError: the distributed store failed; the read returned
+	// its error rather than a "not found" that could log a user out.
+	ReadThroughError ReadThroughResult = "error"
+)
 
 // Comparer checks a local read against the distributed store off the request
 // path (consistency.Checker implements it). Offer must not block: it drops
@@ -58,6 +83,7 @@ const (
 	DefaultWorkers        = 4
 	DefaultRepairBatch    = 1000
 	DefaultShadowSample   = 100
+	DefaultMaxUnsynced    = 500_000
 )
 
 // Config configures a Core. Zero values have the documented defaults.
@@ -65,7 +91,9 @@ type Config struct {
 	// Local is the process-local store. Required; it must order writers
 	// (store.Versioned) because writes carry versions.
 	Local store.Versioned
-	// Distributed is the shared store (Redis). Required.
+	// Distributed is the shared store (Redis). Required; it must also
+	// implement store.LatestWriter (redisstore and memstore do), through
+	// which request-path writes are ordered by arrival.
 	Distributed store.Versioned
 	// Salt is prepended to the session id before hashing (see Bucket).
 	Salt string
@@ -84,8 +112,22 @@ type Config struct {
 	// RepairInterval is how often tracked sessions are retried (default 1s);
 	// it backs off up to 30s while repairs fail.
 	RepairInterval time.Duration
-	// RepairBatch bounds the sessions taken per repair round (default 1000).
+	// RepairBatch is the first batch size of a repair round (default
+	// 1000). While batches succeed the round goes on at once with batches
+	// twice as large (up to 16 times RepairBatch), so a backlog drains as
+	// fast as the distributed store accepts; a failure halves the batch and
+	// ends the round.
 	RepairBatch int
+	// MaxUnsynced bounds the unsynced set (default 500,000 sessions; each
+	// costs about 65 bytes plus its id's bytes, ~110 bytes for a 43-byte
+	// scs token, so the default bound is about 55 MB). When it is full, a write that needs
+	// tracking is still applied to local; a Set is then left untracked
+	// (counted by Observer.Overflow, and Core.Overflowed reports true until
+	// a reconciliation pass has copied every local session), and a delete
+	// is applied to the distributed store synchronously, failing the
+	// caller's Delete if that fails (a delete is never acknowledged and
+	// forgotten).
+	MaxUnsynced int
 	// MaxTTL is the expiry given to a record written with a zero ExpiresAt
 	// (default 24h, as scs). The Migrator resolves it once so both stores
 	// keep the same absolute expiry.
@@ -106,22 +148,27 @@ type Config struct {
 }
 
 // Core is the state every stage's router shares, so that a stage change loses
-// nothing: the version counter, the set of sessions the distributed store may
+// nothing: the version clock, the set of sessions the distributed store may
 // lack, and the writer that applies them. Create one with NewCore, build
 // routers over it with Local, Shadow, Dual, Ramp and Complete, and Close it
 // when done.
 type Core struct {
-	cfg     Config
-	local   store.Versioned
-	localAt store.SetterAt // local, when it takes the caller's clock reading; else nil
-	dist    store.Versioned
-	hash    *Hasher
-	obs     Observer
-	now     func() time.Time
-	version atomic.Uint64
-	sample  atomic.Uint64
-	track   *tracker
-	writer  *writer
+	cfg       Config
+	local     store.Versioned
+	localAt   store.SetterAt        // local, when it takes the caller's clock reading; else nil
+	localTomb store.TombstoneReader // local, when it reports tombstones; else nil
+	dist      store.Versioned
+	latest    store.LatestWriter // dist
+	hash      *Hasher
+	obs       Observer
+	now       func() time.Time
+	clock     hlc
+	sample    atomic.Uint64
+	track     *tracker
+	writer    *writer
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewCore validates cfg, applies defaults and starts the writer goroutines.
@@ -129,20 +176,21 @@ func NewCore(cfg Config) (*Core, error) {
 	if cfg.Local == nil || cfg.Distributed == nil {
 		return nil, errors.New("router: Local and Distributed stores are required")
 	}
+	latest, ok := cfg.Distributed.(store.LatestWriter)
+	if !ok {
+		return nil, fmt.Errorf("router: Distributed store %T does not implement store.LatestWriter", cfg.Distributed)
+	}
 	if err := defaults(&cfg); err != nil {
 		return nil, err
 	}
-	c := &Core{cfg: cfg, local: cfg.Local, dist: cfg.Distributed, obs: cfg.Observer, now: cfg.Now, track: newTracker()}
+	c := &Core{cfg: cfg, local: cfg.Local, dist: cfg.Distributed, latest: latest, obs: cfg.Observer, now: cfg.Now}
 	if c.obs == nil {
 		c.obs = nopObserver{}
 	}
+	c.track = newTracker(cfg.MaxUnsynced)
 	c.localAt, _ = cfg.Local.(store.SetterAt)
+	c.localTomb, _ = cfg.Local.(store.TombstoneReader)
 	c.hash = NewHasher(cfg.Salt)
-	// Versions are a counter seeded with the start time in microseconds:
-	// monotonic per process, and a restarted process starts above anything
-	// its predecessor could have issued (that would take more than one write
-	// per microsecond, sustained).
-	c.version.Store(uint64(c.now().UnixMicro()))
 	c.writer = newWriter(c)
 	return c, nil
 }
@@ -181,6 +229,7 @@ func defaults(cfg *Config) error {
 		{&cfg.Workers, DefaultWorkers, "Workers"},
 		{&cfg.RepairBatch, DefaultRepairBatch, "RepairBatch"},
 		{&cfg.ShadowSample, DefaultShadowSample, "ShadowSample"},
+		{&cfg.MaxUnsynced, DefaultMaxUnsynced, "MaxUnsynced"},
 	}
 	for _, f := range ints {
 		if *f.p < 0 {
@@ -200,9 +249,19 @@ func defaults(cfg *Config) error {
 // ramp compares with its cut.
 func (c *Core) Bucket(id string) uint32 { return c.hash.Bucket(id) }
 
-// NextVersion returns a new write version, larger than every version this
-// Core returned before.
-func (c *Core) NextVersion() uint64 { return c.version.Add(1) }
+// NextVersion returns a new write version: larger than every version this
+// Core issued or read before, and at least the wall clock (see hlc).
+func (c *Core) NextVersion() uint64 { return c.clock.next(c.now()) }
+
+// observe advances the version clock past v, a version read from a store.
+func (c *Core) observe(v uint64) { c.clock.observe(v, c.now) }
+
+// Overflowed reports whether a write went untracked because the unsynced
+// set was full (Config.MaxUnsynced) and no reconciliation pass has since
+// copied every local session to the distributed store. While it is true the
+// distributed store may lack writes nobody tracks: complete must not be
+// entered.
+func (c *Core) Overflowed() bool { return c.track.Overflowed() }
 
 // Unsynced returns the number of sessions the distributed store may lack
 // (dirty or with an async write pending).
@@ -218,7 +277,7 @@ func (c *Core) IsUnsynced(id string) bool { return c.track.Has(id) }
 // MarkUnsynced records that the distributed copy of id may be older than
 // local (for example a confirmed inconsistency) and schedules a repair.
 func (c *Core) MarkUnsynced(id string) {
-	c.markSet(id, store.Record{}, true)
+	c.markSet(id, 0, true)
 }
 
 // MarkDeleted records that the distributed store holds a copy of id that
@@ -226,7 +285,14 @@ func (c *Core) MarkUnsynced(id string) {
 // version, leaving a tombstone until until (zero: TombstoneTTL from now). A
 // write newer than version is never affected.
 func (c *Core) MarkDeleted(id string, version uint64, until time.Time) {
-	c.markDelete(id, version, c.liveUntil(until), true)
+	if !c.markDelete(id, version, c.liveUntil(until), true) {
+		// No room to track it: apply it now, off the request path (the
+		// caller is the consistency checker).
+		ctx, cancel := store.WithTimeout(c.writer.ctx, c.cfg.AsyncTimeout)
+		err := c.dist.DeleteVersion(ctx, id, version, c.liveUntil(until))
+		cancel()
+		c.obs.AsyncApplied(err)
+	}
 }
 
 // DistributedOK tells the Core that the distributed store just took a write
@@ -243,69 +309,45 @@ func (c *Core) DistributedOK() {
 // retried once, or ctx ends. Tests and Backfill use it.
 func (c *Core) Flush(ctx context.Context) error { return c.writer.flush(ctx) }
 
-// Close stops the writer after draining its queues (bounded by ctx) and
-// returns the number of tracked sessions left unsynced.
+// Close stops the writer after draining it, bounded by ctx: the queued ids,
+// then repair rounds until every tracked session has reached the
+// distributed store, so that a graceful restart loses no write the
+// distributed store could take. It returns the number of tracked sessions
+// left unsynced, and an error when some are left (their newest write is in
+// this process's local store only) or ctx ended first.
+// Calling it again returns the first call's result.
 func (c *Core) Close(ctx context.Context) (unsynced int, err error) {
-	err = c.writer.close(ctx)
-	return c.track.Len(), err
+	c.closeOnce.Do(func() {
+		c.closeErr = c.writer.close(ctx)
+		if n := c.track.Len(); n > 0 && c.closeErr == nil {
+			c.closeErr = fmt.Errorf("router: close: %d sessions left unsynced (the distributed store did not take them)", n)
+		}
+	})
+	return c.track.Len(), c.closeErr
 }
 
-// markSet tracks a set of id whose distributed write is not confirmed.
-func (c *Core) markSet(id string, rec store.Record, queue bool) {
-	if c.track.Mark(id, opSet, rec.Version, rec.ExpiresAt, queue) {
+// markSet tracks a set of id at version whose distributed write is not
+// confirmed. A full unsynced set leaves it untracked (see MaxUnsynced).
+func (c *Core) markSet(id string, version uint64, queue bool) {
+	switch c.track.Mark(id, opSet, version, time.Time{}, queue) {
+	case markQueue:
 		c.writer.offer(id)
+	case markFull:
+		c.track.NoteOverflow()
+		c.obs.Overflow()
 	}
 }
 
-func (c *Core) markDelete(id string, version uint64, until time.Time, queue bool) {
-	if c.track.Mark(id, opDelete, version, until, queue) {
+// markDelete tracks a delete of id at version. It reports false when the
+// unsynced set is full: the caller must then apply the delete itself.
+func (c *Core) markDelete(id string, version uint64, until time.Time, queue bool) bool {
+	switch c.track.Mark(id, opDelete, version, until, queue) {
+	case markQueue:
 		c.writer.offer(id)
+	case markFull:
+		return false
 	}
-}
-
-// stamp assigns a version to a write and resolves a zero expiry to an
-// absolute one, so that every copy of the record expires at the same instant.
-// It returns the clock reading it judged the write by and whether rec has
-// expired then (the write is a delete). Callers hand now to setLocal, so a
-// write reads the clock once (on some virtual machines a read costs a sixth
-// of a local Set) and the router and the local store agree on expiry.
-func (c *Core) stamp(rec *store.Record) (now time.Time, expired bool) {
-	rec.Version = c.NextVersion()
-	now = c.now()
-	if rec.ExpiresAt.IsZero() {
-		rec.ExpiresAt = now.Add(c.cfg.MaxTTL) // may still expire: MaxTTL < 1ms
-	}
-	return now, rec.Expired(now)
-}
-
-// setLocal writes rec to the local store as of now (the reading stamp
-// returned), through store.SetterAt when the local store has it.
-func (c *Core) setLocal(ctx context.Context, id string, rec store.Record, now time.Time) error {
-	if c.localAt != nil {
-		return c.localAt.SetAt(ctx, id, rec, now)
-	}
-	return c.local.Set(ctx, id, rec)
-}
-
-// liveUntil returns until for a tombstone, or now+TombstoneTTL when until is
-// zero or already past by the stores' millisecond rule (Record.Expired): a
-// tombstone they would drop at once protects nothing.
-func (c *Core) liveUntil(until time.Time) time.Time {
-	if now := c.now(); until.IsZero() || (store.Record{ExpiresAt: until}).Expired(now) {
-		return now.Add(c.cfg.TombstoneTTL)
-	}
-	return until
-}
-
-// tombstoneUntil is when a delete's tombstone may go: the session's own
-// expiry when local knows it, else now + TombstoneTTL. Tombstones must outlive
-// every older write that could still arrive, and no copy outlives the
-// session's expiry.
-func (c *Core) tombstoneUntil(ctx context.Context, id string) time.Time {
-	if rec, ok, err := c.local.Get(ctx, id); err == nil && ok && !rec.ExpiresAt.IsZero() {
-		return rec.ExpiresAt
-	}
-	return c.now().Add(c.cfg.TombstoneTTL)
+	return true
 }
 
 // withTimeout bounds a synchronous distributed call unless ctx already ends
@@ -319,8 +361,10 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 
 type nopObserver struct{}
 
-func (nopObserver) Fallback(Reason)    {}
-func (nopObserver) LazyCopy(error)     {}
-func (nopObserver) AsyncDropped()      {}
-func (nopObserver) AsyncApplied(error) {}
-func (nopObserver) DistWriteFailed()   {}
+func (nopObserver) Fallback(Reason)               {}
+func (nopObserver) LazyCopy(error)                {}
+func (nopObserver) AsyncDropped()                 {}
+func (nopObserver) AsyncApplied(error)            {}
+func (nopObserver) DistWriteFailed()              {}
+func (nopObserver) ReadThrough(ReadThroughResult) {}
+func (nopObserver) Overflow()                     {}

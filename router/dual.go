@@ -7,7 +7,9 @@ import (
 )
 
 // Dual returns the router of stage dual: reads from local, every read
-// compared against the distributed store off the request path; writes to
+// compared against the distributed store off the request path, and a local
+// miss answered from the distributed store (see Core.readLocal; a miss both
+// stores agree on is compared too, to catch a lost delete); writes to
 // both stores synchronously, the distributed one under DistTimeout. A failed
 // distributed write is not the user's problem: the session is tracked,
 // served from local, and repaired.
@@ -17,10 +19,24 @@ type dualRouter struct{ c *Core }
 
 func (r dualRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
 	rec, found, err := r.c.local.Get(ctx, id)
-	if err == nil && r.c.cfg.Compare != nil {
-		r.c.cfg.Compare.Offer(id, rec, found)
+	if err != nil {
+		return rec, found, err
 	}
-	return rec, found, err
+	if !found {
+		rec, found, err = r.c.fetch(ctx, id)
+		if err == nil && !found && r.c.cfg.Compare != nil {
+			// A session this instance deleted (or never had): the
+			// distributed store must not hold it either; a copy there
+			// is a lost delete the checker confirms and repairs.
+			r.c.cfg.Compare.Offer(id, store.Record{}, false)
+		}
+		return rec, found, err
+	}
+	r.c.observe(rec.Version)
+	if r.c.cfg.Compare != nil {
+		r.c.cfg.Compare.Offer(id, rec, true)
+	}
+	return rec, true, nil
 }
 
 func (r dualRouter) Set(ctx context.Context, id string, rec store.Record) error {
@@ -29,46 +45,4 @@ func (r dualRouter) Set(ctx context.Context, id string, rec store.Record) error 
 
 func (r dualRouter) Delete(ctx context.Context, id string) error {
 	return r.c.deleteBoth(ctx, id, r.c.NextVersion())
-}
-
-// setBoth writes local, then the distributed store under DistTimeout; a
-// distributed failure tracks the session for repair instead of failing.
-func (c *Core) setBoth(ctx context.Context, id string, rec store.Record) error {
-	now, expired := c.stamp(&rec)
-	if expired {
-		return c.deleteBoth(ctx, id, rec.Version)
-	}
-	if err := c.setLocal(ctx, id, rec, now); err != nil {
-		return err
-	}
-	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
-	err := c.dist.Set(dctx, id, rec)
-	cancel()
-	if err != nil {
-		c.obs.DistWriteFailed()
-		c.markSet(id, rec, false)
-		return nil
-	}
-	c.track.Clear(id, rec.Version)
-	c.DistributedOK()
-	return nil
-}
-
-// deleteBoth deletes from local, then from the distributed store with a
-// tombstone under DistTimeout; a distributed failure tracks the delete.
-func (c *Core) deleteBoth(ctx context.Context, id string, version uint64) error {
-	tomb, err := c.deleteLocal(ctx, id, version)
-	if err != nil {
-		return err
-	}
-	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
-	err = c.dist.DeleteVersion(dctx, id, version, tomb.ExpiresAt)
-	cancel()
-	if err != nil {
-		c.obs.DistWriteFailed()
-		c.markDelete(id, version, tomb.ExpiresAt, false)
-		return nil
-	}
-	c.track.Clear(id, version)
-	return nil
 }

@@ -84,6 +84,7 @@ func TestDualComparesEveryRead(t *testing.T) {
 	cmp := &recComparer{}
 	f := newFixture(t, func(c *Config) { c.Compare = cmp })
 	r := Dual(f.core)
+	set(t, f.local, "a", rec("a"))
 	for range 5 {
 		get(t, r, "a")
 	}

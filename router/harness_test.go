@@ -31,9 +31,25 @@ type recObserver struct {
 	applied      int
 	applyErrors  int
 	distFailures int
+	readThrough  map[ReadThroughResult]int
+	overflows    int
 }
 
-func newRecObserver() *recObserver { return &recObserver{fallbacks: map[Reason]int{}} }
+func newRecObserver() *recObserver {
+	return &recObserver{fallbacks: map[Reason]int{}, readThrough: map[ReadThroughResult]int{}}
+}
+
+func (o *recObserver) ReadThrough(r ReadThroughResult) {
+	o.mu.Lock()
+	o.readThrough[r]++
+	o.mu.Unlock()
+}
+
+func (o *recObserver) Overflow() {
+	o.mu.Lock()
+	o.overflows++
+	o.mu.Unlock()
+}
 
 func (o *recObserver) Fallback(r Reason) {
 	o.mu.Lock()
@@ -117,6 +133,8 @@ type fixture struct {
 	clock *clocktest.Clock // shared by the Core and both stores
 	obs   *recObserver
 	hook  atomic.Pointer[func(ctx context.Context, op faultstore.Op, id string)]
+	// closeErrOK: the test closes the Core itself and checks the error.
+	closeErrOK bool
 }
 
 // newFixture builds a fixture; edit adjusts the Config before NewCore. The
@@ -154,7 +172,7 @@ func newFixture(t *testing.T, edit func(*Config)) *fixture {
 		f.dist.Reset() // release any hang so Close can drain
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := c.Close(ctx); err != nil {
+		if _, err := c.Close(ctx); err != nil && !f.closeErrOK {
 			t.Errorf("Core.Close: %v", err)
 		}
 		f.local.Close()
@@ -272,18 +290,6 @@ func await(t *testing.T, ch <-chan struct{}, what string) {
 	case <-ch:
 	case <-time.After(5 * time.Second):
 		t.Fatalf("timed out waiting for %s", what)
-	}
-}
-
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -10,16 +10,36 @@ import (
 // Writes are versioned and deletes are mirrored to the distributed store off
 // the request path, so that a session deleted after a rollback to local can
 // never come back from an old distributed copy once the migration resumes.
+//
+// A local miss is still looked up in the distributed store (and the copy
+// installed): after a rollback to local, a user re-pinned by a restart, or
+// whose instance left complete, may have a session that lives only there.
+// Unlike later stages, a failure of the distributed store is a miss, as it
+// was before the migration: local does not depend on Redis.
 func Local(c *Core) store.Store { return localRouter{c} }
 
 type localRouter struct{ c *Core }
 
 func (r localRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
-	return r.c.local.Get(ctx, id)
+	rec, found, err := r.c.local.Get(ctx, id)
+	if err != nil || found {
+		if found {
+			r.c.observe(rec.Version)
+		}
+		return rec, found, err
+	}
+	rec, found, err = r.c.fetch(ctx, id)
+	if err != nil {
+		return store.Record{}, false, nil // counted as ReadThroughError
+	}
+	return rec, found, nil
 }
 
 func (r localRouter) Set(ctx context.Context, id string, rec store.Record) error {
-	now, expired := r.c.stamp(&rec)
+	now, expired, err := r.c.stamp(&rec)
+	if err != nil {
+		return err
+	}
 	if expired {
 		return r.c.deleteAsync(ctx, id, rec.Version)
 	}
@@ -28,22 +48,4 @@ func (r localRouter) Set(ctx context.Context, id string, rec store.Record) error
 
 func (r localRouter) Delete(ctx context.Context, id string) error {
 	return r.c.deleteAsync(ctx, id, r.c.NextVersion())
-}
-
-// deleteLocal deletes id from local at version and returns the tombstone's
-// expiry.
-func (c *Core) deleteLocal(ctx context.Context, id string, version uint64) (store.Record, error) {
-	tomb := store.Record{Version: version, ExpiresAt: c.tombstoneUntil(ctx, id)}
-	return tomb, c.local.DeleteVersion(ctx, id, version, tomb.ExpiresAt)
-}
-
-// deleteAsync deletes from local now and from the distributed store off the
-// request path.
-func (c *Core) deleteAsync(ctx context.Context, id string, version uint64) error {
-	tomb, err := c.deleteLocal(ctx, id, version)
-	if err != nil {
-		return err
-	}
-	c.markDelete(id, tomb.Version, tomb.ExpiresAt, true)
-	return nil
 }

@@ -12,6 +12,8 @@ import (
 // when the distributed store fails, when the session is tracked as unsynced,
 // or when the distributed copy is older than local; a session missing from
 // the distributed store is copied there from local (lazy copy) and served.
+// A session local lacks is answered from the distributed store on either
+// side of the cut (see Core.readLocal).
 func Ramp(c *Core, percent float64) (store.Store, error) {
 	cut, err := Cut(percent)
 	if err != nil {
@@ -27,7 +29,7 @@ type rampRouter struct {
 
 func (r rampRouter) Get(ctx context.Context, id string) (store.Record, bool, error) {
 	if r.c.hash.Bucket(id) >= r.cut {
-		return r.c.local.Get(ctx, id)
+		return r.c.readLocal(ctx, id)
 	}
 	return r.c.routedGet(ctx, id)
 }
@@ -42,20 +44,19 @@ func (r rampRouter) Delete(ctx context.Context, id string) error {
 
 // routedGet reads a session routed to the distributed store. Local is read
 // first (it is in-process and cheap) because until complete it holds every
-// acknowledged write and so decides what the distributed answer may be
-// trusted for: a session local does not have does not exist (a distributed
-// copy would be a delete the distributed store lost: serving it would bring a
-// logged-out session back); a distributed copy older than local is stale; a
-// session the distributed store lacks needs a lazy copy. A distributed error
-// serves local.
+// write this instance acknowledged and so decides what the distributed
+// answer may be trusted for: a distributed copy older than local is stale;
+// a session the distributed store lacks needs a lazy copy. A session local
+// lacks is fetched (installed locally, unless this instance holds an
+// unconfirmed delete of it). A distributed error serves local.
 func (c *Core) routedGet(ctx context.Context, id string) (store.Record, bool, error) {
 	if c.track.Has(id) {
 		c.obs.Fallback(ReasonDirty)
-		return c.local.Get(ctx, id)
+		return c.readLocal(ctx, id)
 	}
 	lrec, lfound, lerr := c.local.Get(ctx, id)
 	if lerr == nil && !lfound {
-		return store.Record{}, false, nil
+		return c.fetch(ctx, id)
 	}
 	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
 	drec, dfound, derr := c.dist.Get(dctx, id)
@@ -65,31 +66,26 @@ func (c *Core) routedGet(ctx context.Context, id string) (store.Record, bool, er
 		return store.Record{}, false, derr
 	case derr != nil:
 		c.obs.Fallback(ReasonError)
+		c.observe(lrec.Version)
 		return lrec, true, nil
 	case lerr != nil:
 		// Local cannot answer: the distributed copy is the best there is.
+		if dfound {
+			c.observe(drec.Version)
+		}
 		return drec, dfound, nil
 	case !dfound:
 		c.obs.Fallback(ReasonMissing)
+		c.observe(lrec.Version)
 		c.lazyCopy(ctx, id, lrec)
 		return lrec, true, nil
 	case drec.Version < lrec.Version:
 		c.obs.Fallback(ReasonStale)
-		c.markSet(id, lrec, true)
+		c.observe(lrec.Version)
+		c.markSet(id, lrec.Version, true)
 		return lrec, true, nil
 	default:
+		c.observe(drec.Version)
 		return drec, true, nil
-	}
-}
-
-// lazyCopy copies a local session to the distributed store at its own
-// version and expiry; a failure tracks it for repair.
-func (c *Core) lazyCopy(ctx context.Context, id string, rec store.Record) {
-	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
-	err := c.dist.Set(dctx, id, Copyable(rec))
-	cancel()
-	c.obs.LazyCopy(err)
-	if err != nil {
-		c.markSet(id, rec, false)
 	}
 }

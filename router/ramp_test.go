@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -49,19 +50,23 @@ func TestRampRejectsBadPercent(t *testing.T) {
 	}
 }
 
-// TestRampUnroutedReadsLocalOnly: a session whose bucket is at or above the
-// cut never reads the distributed store, even on a local miss.
-func TestRampUnroutedReadsLocalOnly(t *testing.T) {
+// TestRampUnroutedReadsLocal: a session whose bucket is at or above the
+// cut is read from local, and reads the distributed store only on a local
+// miss (a restarted instance, a re-pinned user), installing the copy.
+func TestRampUnroutedReadsLocal(t *testing.T) {
 	f := newFixture(t, nil)
 	r := newRamp(t, f)
 	id := sessionID(t, rampCut, false, 0)
-	putDist(t, f, id, "dist", 1)
-	wantMissing(t, r, "Get", id)
 	set(t, f.local, id, store.Record{Data: []byte("local"), Version: 2, ExpiresAt: epoch.Add(time.Hour)})
+	putDist(t, f, id, "dist", 3)
 	wantRecord(t, r, "Get", id, "local", 2)
 	if got := f.dist.Stats(faultstore.OpGet).Calls; got != 0 {
-		t.Fatalf("distributed Gets: got %d, want 0", got)
+		t.Fatalf("distributed Gets for a local hit: got %d, want 0", got)
 	}
+	other := sessionID(t, rampCut, false, 1)
+	putDist(t, f, other, "only there", 4)
+	wantRecord(t, r, "Get of a session only in the distributed store", other, "only there", 4)
+	wantRecord(t, f.local, "local store after the read", other, "only there", 4)
 }
 
 // TestRampWritesBoth: ramp writes go to both stores whatever the bucket.
@@ -112,14 +117,28 @@ func TestRampRoutedGet(t *testing.T) {
 			t.Fatalf("distributed Gets for a tracked session: got %d, want 0", got)
 		}
 	})
-	t.Run("local miss is not found despite a distributed copy", func(t *testing.T) {
+	t.Run("local miss is answered from the distributed copy", func(t *testing.T) {
 		f := newFixture(t, nil)
 		r, id := newRamp(t, f), sessionID(t, rampCut, true, 0)
-		putDist(t, f, id, "lost delete", 5)
-		wantMissing(t, r, "Get", id)
+		putDist(t, f, id, "restarted", 5)
+		wantRecord(t, r, "Get", id, "restarted", 5)
+		wantRecord(t, f.local, "local store after the read", id, "restarted", 5)
 		wantFallbacks(t, f, nil)
 		if got := f.obs.count(func(o *recObserver) int { return o.lazyCopies }); got != 0 {
 			t.Fatalf("LazyCopy: got %d, want 0", got)
+		}
+	})
+	t.Run("local miss with an unconfirmed delete is not found", func(t *testing.T) {
+		f := newFixture(t, nil)
+		r, id := newRamp(t, f), sessionID(t, rampCut, true, 0)
+		set(t, r, id, rec("a"))
+		if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpDeleteVersion); err != nil {
+			t.Fatal(err)
+		}
+		del(t, r, id) // the tombstone does not reach the distributed store: tracked
+		wantMissing(t, r, "Get", id)
+		if got := f.obs.count(func(o *recObserver) int { return o.readThrough[ReadThroughDeleted] }); got != 1 {
+			t.Fatalf("read-through refused for an unconfirmed delete: got %d, want 1", got)
 		}
 	})
 	t.Run("distributed error serves local", func(t *testing.T) {
@@ -181,18 +200,20 @@ func TestRampRoutedGet(t *testing.T) {
 		wantRecord(t, f.inner, "distributed store", id, "a", l.Version)
 	})
 	t.Run("older distributed copy serves local and queues a repair", func(t *testing.T) {
-		f := newFixture(t, nil) // RepairInterval is an hour: only the queue can repair
-		r, id := newRamp(t, f), sessionID(t, rampCut, true, 0)
-		set(t, r, id, rec("new"))
-		l, _ := get(t, f.local, id)
-		putDist(t, f, id, "stale", l.Version-1)
-		wantRecord(t, r, "Get", id, "new", l.Version)
-		wantFallbacks(t, f, map[Reason]int{ReasonStale: 1})
-		waitFor(t, "the queued repair", func() bool {
-			d, _, _ := f.inner.Get(context.Background(), id)
-			return d.Version == l.Version && f.core.Unsynced() == 0
+		synctest.Test(t, func(t *testing.T) {
+			f := newFixture(t, nil) // RepairInterval is an hour: only the queue can repair
+			r, id := newRamp(t, f), sessionID(t, rampCut, true, 0)
+			set(t, r, id, rec("new"))
+			l, _ := get(t, f.local, id)
+			putDist(t, f, id, "stale", l.Version-1)
+			wantRecord(t, r, "Get", id, "new", l.Version)
+			wantFallbacks(t, f, map[Reason]int{ReasonStale: 1})
+			synctest.Wait() // the worker has applied the queued repair
+			if got := f.core.Unsynced(); got != 0 {
+				t.Fatalf("Unsynced after the queued repair: got %d, want 0", got)
+			}
+			wantRecord(t, f.inner, "distributed store", id, "new", l.Version)
 		})
-		wantRecord(t, f.inner, "distributed store", id, "new", l.Version)
 	})
 }
 

@@ -57,6 +57,7 @@ func TestShadowSamplesReads(t *testing.T) {
 	cmp := &recComparer{}
 	f := newFixture(t, func(c *Config) { c.ShadowSample = 3; c.Compare = cmp })
 	r := Shadow(f.core)
+	set(t, f.local, "a", rec("a"))
 	for range 9 {
 		get(t, r, "a")
 	}

@@ -26,7 +26,7 @@ func TestTrackerMarkNewerReplacesOlderKeeps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTracker()
+			tr := newTracker(DefaultMaxUnsynced)
 			tr.Mark("a", tt.first.kind, tt.first.version, until, false)
 			tr.Mark("a", tt.second.kind, tt.second.version, until, false)
 			e, ok := tr.Lookup("a")
@@ -44,22 +44,22 @@ func TestTrackerMarkNewerReplacesOlderKeeps(t *testing.T) {
 }
 
 func TestTrackerMarkQueueOnce(t *testing.T) {
-	tr := newTracker()
-	if tr.Mark("a", opSet, 1, time.Time{}, false) {
-		t.Fatal("Mark(queue=false): got enqueue true, want false")
+	tr := newTracker(DefaultMaxUnsynced)
+	if tr.Mark("a", opSet, 1, time.Time{}, false) != markTracked {
+		t.Fatal("Mark(queue=false): got enqueue, want tracked only")
 	}
-	if !tr.Mark("a", opSet, 2, time.Time{}, true) {
-		t.Fatal("first Mark(queue=true): got enqueue false, want true")
+	if tr.Mark("a", opSet, 2, time.Time{}, true) != markQueue {
+		t.Fatal("first Mark(queue=true): got no enqueue, want markQueue")
 	}
-	if tr.Mark("a", opSet, 3, time.Time{}, true) {
-		t.Fatal("second Mark(queue=true) while queued: got enqueue true, want false")
+	if tr.Mark("a", opSet, 3, time.Time{}, true) != markTracked {
+		t.Fatal("second Mark(queue=true) while queued: got enqueue, want tracked only")
 	}
 	e, ok := tr.Unqueue("a")
 	if !ok || e.queued || e.version != 3 {
 		t.Fatalf("Unqueue: got %+v, %v; want version 3, not queued, tracked", e, ok)
 	}
-	if !tr.Mark("a", opSet, 4, time.Time{}, true) {
-		t.Fatal("Mark(queue=true) after Unqueue: got enqueue false, want true")
+	if tr.Mark("a", opSet, 4, time.Time{}, true) != markQueue {
+		t.Fatal("Mark(queue=true) after Unqueue: got no enqueue, want markQueue")
 	}
 	if _, ok := tr.Unqueue("missing"); ok {
 		t.Fatal("Unqueue of an untracked id: got tracked, want not")
@@ -81,7 +81,7 @@ func TestTrackerClear(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tr := newTracker()
+			tr := newTracker(DefaultMaxUnsynced)
 			tr.Mark("a", opSet, tt.version, time.Time{}, tt.queued)
 			tr.Clear("a", tt.clearAt)
 			if got := tr.Has("a"); got != tt.wantKept {
@@ -99,7 +99,7 @@ func TestTrackerClear(t *testing.T) {
 }
 
 func TestTrackerClearUntrackedKeepsLen(t *testing.T) {
-	tr := newTracker()
+	tr := newTracker(DefaultMaxUnsynced)
 	tr.Clear("a", 10) // empty tracker
 	tr.Mark("b", opSet, 1, time.Time{}, false)
 	tr.Clear("a", 10) // tracker not empty, id absent
@@ -111,7 +111,7 @@ func TestTrackerClearUntrackedKeepsLen(t *testing.T) {
 }
 
 func TestTrackerPending(t *testing.T) {
-	tr := newTracker()
+	tr := newTracker(DefaultMaxUnsynced)
 	for i := range 10 {
 		tr.Mark(fmt.Sprintf("id-%d", i), opSet, 1, time.Time{}, false)
 	}
@@ -153,7 +153,7 @@ func TestTrackerPending(t *testing.T) {
 // -race) and checks that Len never goes negative and ends equal to the
 // number of entries.
 func TestTrackerConcurrent(t *testing.T) {
-	tr := newTracker()
+	tr := newTracker(DefaultMaxUnsynced)
 	ids := []string{"a", "b", "c", "d", "e"}
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

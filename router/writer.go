@@ -12,21 +12,34 @@ import (
 
 const maxRepairInterval = 30 * time.Second
 
+// repairGrowth bounds how far a repair batch grows past RepairBatch.
+const repairGrowth = 16
+
 // writer applies tracked sessions to the distributed store off the request
 // path: async writes in shadow, failed synchronous writes, failed lazy copies
 // and repairs. Each session hashes to one worker, so its writes are applied
 // in order; every write is versioned, so a late one can never replace a newer
 // one anyway. Queues carry ids, not data: the worker reads the current record
 // from local when it applies, so repeated writes to a hot session coalesce.
+//
+// The repair loop drains what the queues dropped or failed in batches
+// (store.BatchSetter when the distributed store has it: one pipelined round
+// trip per batch), growing the batch while the distributed store keeps up,
+// so a backlog built during an outage drains as fast as the store accepts.
+// After the unsynced set overflowed it also runs a reconciliation pass that
+// copies every local session (see reconcile).
 type writer struct {
 	c           *Core
 	queues      []chan string
+	setMany     func(ctx context.Context, entries []store.Entry) ([]bool, error)
 	outstanding atomic.Int64 // ids offered and not yet applied
 	failures    atomic.Int64 // failed applies since the last repair round
 	successes   atomic.Int64 // successful applies since the last repair round
 	backingOff  atomic.Bool  // the repair loop waits longer than its base interval
 	wake        chan struct{}
+	rounds      chan chan struct{} // flush asks the repair loop for a round
 	closed      atomic.Bool
+	batch       int // the repair batch size; owned by the repair loop
 	// ctx is the parent of every distributed call the workers make; close
 	// cancels it so that a hanging store cannot hold Close past its ctx.
 	ctx       context.Context
@@ -37,8 +50,9 @@ type writer struct {
 }
 
 func newWriter(c *Core) *writer {
-	w := &writer{c: c, stop: make(chan struct{}), wake: make(chan struct{}, 1)}
+	w := &writer{c: c, stop: make(chan struct{}), wake: make(chan struct{}, 1), rounds: make(chan chan struct{}), batch: c.cfg.RepairBatch}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
+	w.setMany = SetManyFunc(c.dist)
 	per := max(c.cfg.QueueSize/c.cfg.Workers, 1)
 	w.queues = make([]chan string, c.cfg.Workers)
 	for i := range w.queues {
@@ -49,6 +63,29 @@ func newWriter(c *Core) *writer {
 	w.wg.Add(1)
 	go w.repairLoop()
 	return w
+}
+
+// SetManyFunc returns s's batch write (store.BatchSetter), or one Set per
+// entry when it has none; then applied[i] is true for every Set that
+// returned nil (a plain Set cannot tell a write from an ignored older copy).
+func SetManyFunc(s store.Store) func(ctx context.Context, entries []store.Entry) ([]bool, error) {
+	if bs, ok := s.(store.BatchSetter); ok {
+		return bs.SetMany
+	}
+	return func(ctx context.Context, entries []store.Entry) ([]bool, error) {
+		applied := make([]bool, len(entries))
+		var first error
+		for i, e := range entries {
+			if err := s.Set(ctx, e.ID, e.Record); err != nil {
+				if first == nil {
+					first = err
+				}
+				continue
+			}
+			applied[i] = true
+		}
+		return applied, first
+	}
 }
 
 // offer hands id (already flagged queued in the tracker) to its worker, or
@@ -111,25 +148,21 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	defer cancel()
 	var applied uint64
 	var err error
-	switch e.kind {
-	case opDelete:
+	if e.kind == opDelete {
 		applied = e.version
-		err = c.dist.DeleteVersion(actx, id, e.version, e.until)
-	default:
+		err = c.dist.DeleteVersion(actx, id, e.version, e.until())
+	} else {
 		var rec store.Record
 		var found bool
-		rec, found, err = c.local.Get(actx, id)
-		switch {
-		case err != nil:
-		case found:
-			rec = Copyable(rec)
-			applied = rec.Version
-			err = c.dist.Set(actx, id, rec)
-		default:
-			// Local no longer has it: it expired (a delete would have
-			// replaced the entry). Make sure no older copy outlives it.
-			applied = e.version
-			err = c.dist.DeleteVersion(actx, id, e.version, c.liveUntil(e.until))
+		if rec, found, err = c.local.Get(actx, id); err == nil {
+			if found {
+				rec = Copyable(rec)
+				applied = rec.Version
+				err = c.dist.Set(actx, id, rec)
+			} else {
+				applied = e.version
+				err = w.expired(actx, id, e)
+			}
 		}
 	}
 	c.obs.AsyncApplied(err)
@@ -139,16 +172,11 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	return err
 }
 
-// Copyable prepares a local record for a copy to the distributed store
-// (repair, lazy copy, backfill). A
-// record written before the Migrator existed has version 0, which stores treat
-// as an unconditional write; copying it at version 1 keeps the copy a
-// compare-and-set that every real write and tombstone wins.
-func Copyable(rec store.Record) store.Record {
-	if rec.Version == 0 {
-		rec.Version = 1
-	}
-	return rec
+// expired handles a tracked set whose session local no longer has: it
+// expired (a delete would have replaced the entry). It makes sure no older
+// copy outlives it.
+func (w *writer) expired(ctx context.Context, id string, e entry) error {
+	return w.c.dist.DeleteVersion(ctx, id, e.version, w.c.liveUntil(e.until()))
 }
 
 func (w *writer) repairLoop() {
@@ -158,20 +186,28 @@ func (w *writer) repairLoop() {
 	defer t.Stop()
 	for {
 		woken := false
+		var done chan struct{}
 		select {
 		case <-w.stop:
 			return
 		case <-t.C:
 		case <-w.wake:
 			woken = true
+		case done = <-w.rounds:
+			woken = true
 		}
 		// A round with failures and no success means the store is still
 		// down: wait longer. Any success, or a wake-up (a write got
 		// through, an operator resumed), means it is back: repair now.
 		failed := w.failures.Swap(0) > 0 && w.successes.Swap(0) == 0 && !woken
+		if w.repairRound() {
+			failed = true
+		}
+		if done != nil {
+			close(done)
+		}
 		interval = nextRepairInterval(interval, w.c.cfg.RepairInterval, failed)
 		w.backingOff.Store(interval > w.c.cfg.RepairInterval)
-		w.repairRound()
 		if !t.Stop() {
 			select {
 			case <-t.C:
@@ -201,20 +237,165 @@ func (w *writer) kick() {
 	}
 }
 
-// repairRound offers a batch of tracked sessions that are not queued.
-func (w *writer) repairRound() {
-	for _, id := range w.c.track.Pending(w.c.cfg.RepairBatch) {
-		w.offer(id)
+// repairRound applies tracked sessions that no worker holds, batch after
+// batch while batches succeed, doubling the batch after each full one (up to
+// repairGrowth times RepairBatch) and halving it after a failure, which ends
+// the round. Then, if the unsynced set overflowed and has drained, it
+// reconciles. It reports whether anything failed.
+func (w *writer) repairRound() (failed bool) {
+	for {
+		select {
+		case <-w.stop:
+			return false
+		default:
+		}
+		n := w.batch
+		ids := w.c.track.Pending(n)
+		if len(ids) == 0 {
+			break
+		}
+		if !w.applyBatch(ids) {
+			w.batch = max(w.batch/2, 1)
+			return true
+		}
+		if len(ids) < n {
+			break
+		}
+		w.batch = min(w.batch*2, repairGrowth*w.c.cfg.RepairBatch)
 	}
+	if w.c.track.Overflowed() && w.c.track.Len() <= int(w.c.track.max/2) {
+		return !w.reconcile()
+	}
+	return false
 }
 
-// flush runs a repair round and waits until every offered id is applied.
+// applyBatch applies ids (flagged queued by Pending): sets in one batch
+// write, deletes one by one. It reports whether every one succeeded.
+func (w *writer) applyBatch(ids []string) bool {
+	c := w.c
+	ctx, cancel := store.WithTimeout(w.ctx, c.cfg.AsyncTimeout)
+	defer cancel()
+	ok := true
+	entries := make([]store.Entry, 0, len(ids))
+	for _, id := range ids {
+		e, tracked := c.track.Unqueue(id)
+		if !tracked {
+			continue
+		}
+		var err error
+		if e.kind == opSet {
+			var rec store.Record
+			var found bool
+			if rec, found, err = c.local.Get(ctx, id); err == nil && found {
+				entries = append(entries, store.Entry{ID: id, Record: Copyable(rec)})
+				continue
+			}
+			if err == nil {
+				err = w.expired(ctx, id, e)
+			}
+		} else {
+			err = c.dist.DeleteVersion(ctx, id, e.version, e.until())
+		}
+		c.obs.AsyncApplied(err)
+		if err != nil {
+			ok = false
+			continue
+		}
+		c.track.Clear(id, e.version)
+	}
+	if len(entries) == 0 {
+		return ok
+	}
+	applied, err := w.setMany(ctx, entries)
+	for i, e := range entries {
+		if err != nil && (i >= len(applied) || !applied[i]) {
+			// Failed, or ignored in a batch that had failures: the
+			// outcome is unknown, keep it tracked.
+			c.obs.AsyncApplied(err)
+			ok = false
+			continue
+		}
+		c.obs.AsyncApplied(nil)
+		c.track.Clear(e.ID, e.Record.Version)
+	}
+	return ok
+}
+
+// reconcile copies every live local session to the distributed store (a versioned compare-and-set: nothing newer is
+// replaced), because sets made while the unsynced set was full were not
+// tracked. When the whole pass succeeds, overflows that happened before it
+// started are covered. It reports whether it did.
+func (w *writer) reconcile() bool {
+	sc, ok := w.c.local.(store.Scanner)
+	if !ok {
+		return false // nothing can list local sessions; Overflowed stays true
+	}
+	gen := w.c.track.Generation()
+	batch := make([]store.Entry, 0, w.c.cfg.RepairBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		ctx, cancel := store.WithTimeout(w.ctx, w.c.cfg.AsyncTimeout)
+		defer cancel()
+		_, err := w.setMany(ctx, batch)
+		batch = batch[:0]
+		return err
+	}
+	err := sc.Scan(w.ctx, func(id string, rec store.Record) error {
+		select {
+		case <-w.stop:
+			return context.Canceled
+		default:
+		}
+		// Tracked sessions too: local holds the newest write, which a
+		// tracked entry may predate. The copy is a compare-and-set.
+		batch = append(batch, store.Entry{ID: id, Record: Copyable(rec)})
+		if len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return false
+	}
+	w.c.track.Reconciled(gen)
+	return true
+}
+
+// flush has the repair loop run a round, waits for it, then waits until
+// every id offered to the workers is applied.
 func (w *writer) flush(ctx context.Context) error {
 	if w.closed.Load() {
 		return nil // no worker would apply anything
 	}
-	w.repairRound()
+	if err := w.round(ctx); err != nil {
+		return err
+	}
 	return w.flushQueued(ctx)
+}
+
+// round has the repair loop run a round and waits for it.
+func (w *writer) round(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case w.rounds <- done:
+	case <-w.stop:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+	case <-w.stop:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 // close stops accepting work, waits for the queues to drain (bounded by
@@ -223,9 +404,16 @@ func (w *writer) flush(ctx context.Context) error {
 func (w *writer) close(ctx context.Context) error {
 	var err error
 	w.closeOnce.Do(func() {
-		// Refuse new ids first (they stay tracked), then drain what is queued.
+		// Refuse new ids first (they stay tracked), then drain what is
+		// queued, then repair what is tracked while rounds make progress.
 		w.closed.Store(true)
 		err = w.flushQueued(ctx)
+		for err == nil && w.c.track.Len() > 0 {
+			before := w.c.track.Len()
+			if err = w.round(ctx); err == nil && w.c.track.Len() >= before {
+				break // the store takes nothing: Close reports what is left
+			}
+		}
 		w.cancel()
 		close(w.stop)
 		w.wg.Wait()

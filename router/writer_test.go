@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -64,7 +65,9 @@ func TestWriterCoalesces(t *testing.T) {
 
 // TestWriterFullQueueDrops: a write that finds the queue full is counted as
 // dropped, stays tracked, and the repair loop applies it without Flush.
-func TestWriterFullQueueDrops(t *testing.T) {
+func TestWriterFullQueueDrops(t *testing.T) { synctest.Test(t, testWriterFullQueueDrops) }
+
+func testWriterFullQueueDrops(t *testing.T) {
 	f := newFixture(t, func(c *Config) {
 		c.Workers = 1
 		c.QueueSize = 1
@@ -88,10 +91,11 @@ func TestWriterFullQueueDrops(t *testing.T) {
 		t.Fatal("dropped session is not tracked, want tracked for repair")
 	}
 	close(release)
-	waitFor(t, "the repair loop to apply the dropped write", func() bool {
-		_, found, _ := f.inner.Get(context.Background(), "c")
-		return found && f.core.Unsynced() == 0
-	})
+	time.Sleep(5 * time.Millisecond) // one RepairInterval
+	synctest.Wait()
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced one repair interval after the release: got %d, want 0", got)
+	}
 	l, _ := get(t, f.local, "c")
 	wantRecord(t, f.inner, "distributed", "c", "c", l.Version)
 }
@@ -124,7 +128,9 @@ func TestNextRepairInterval(t *testing.T) {
 // TestRepairBacksOff: during an outage the repair loop retries ever more
 // rarely instead of every RepairInterval, and a repair lands once the store
 // is back.
-func TestRepairBacksOff(t *testing.T) {
+func TestRepairBacksOff(t *testing.T) { synctest.Test(t, testRepairBacksOff) }
+
+func testRepairBacksOff(t *testing.T) {
 	const interval = 5 * time.Millisecond
 	f := newFixture(t, func(c *Config) { c.RepairInterval = interval })
 	if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
@@ -134,20 +140,22 @@ func TestRepairBacksOff(t *testing.T) {
 	set(t, r, "a", rec("a")) // fails, tracked for the repair loop
 
 	const window = 400 * time.Millisecond
-	start := time.Now()
-	time.Sleep(window) // measuring a rate over real time: nothing to wait for
-	elapsed := time.Since(start)
+	time.Sleep(window) // the bubble's clock: exactly 400 ms of outage
+	synctest.Wait()
 	calls := f.dist.Stats(faultstore.OpSet).Calls
 	// Without backoff: one retry per interval (80 in the window). With
-	// doubling from 5 ms: retries at 5, 15, 35, 75, 155, 315 ms, ... plus
+	// doubling from 5 ms: retries at 5, 15, 35, 75, 155 and 315 ms, plus
 	// the failed synchronous write.
-	noBackoff := uint64(elapsed / interval)
-	if calls < 2 || calls > 10 {
-		t.Fatalf("distributed Sets over %v of outage: got %d, want 2..10 (backoff; no backoff would be ~%d)", elapsed, calls, noBackoff)
+	if calls != 7 {
+		t.Fatalf("distributed Sets over %v of outage: got %d, want 7 (backoff; no backoff would be %d)", window, calls, window/interval+1)
 	}
 
 	f.dist.Reset()
-	waitFor(t, "the repair after the outage", func() bool { return f.core.Unsynced() == 0 })
+	time.Sleep(635*time.Millisecond - window) // the next retry, 320 ms after the last
+	synctest.Wait()
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced after the first retry past the outage: got %d, want 0", got)
+	}
 	l, _ := get(t, f.local, "a")
 	wantRecord(t, f.inner, "distributed", "a", "a", l.Version)
 }
@@ -180,6 +188,7 @@ func TestCloseDrains(t *testing.T) {
 // sessions left unsynced.
 func TestCloseBoundedByCtx(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.AsyncTimeout = time.Minute })
+	f.closeErrOK = true
 	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
@@ -232,16 +241,19 @@ func TestFlushWaits(t *testing.T) {
 
 // TestAsyncAppliedCounted: the writer reports every distributed write it
 // makes, failed or not.
-func TestAsyncAppliedCounted(t *testing.T) {
+func TestAsyncAppliedCounted(t *testing.T) { synctest.Test(t, testAsyncAppliedCounted) }
+
+func testAsyncAppliedCounted(t *testing.T) {
 	f := newFixture(t, nil)
 	if err := f.dist.FailNext(1, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
 	r := Shadow(f.core)
 	set(t, r, "a", rec("a"))
-	waitFor(t, "the failed async write", func() bool {
-		return f.obs.count(func(o *recObserver) int { return o.applyErrors }) == 1
-	})
+	synctest.Wait() // the worker has made the failed async write
+	if got := f.obs.count(func(o *recObserver) int { return o.applyErrors }); got != 1 {
+		t.Fatalf("failed async writes: got %d, want 1", got)
+	}
 	f.flush() // the repair round retries it
 	if got := f.obs.count(func(o *recObserver) int { return o.applied }); got != 2 {
 		t.Fatalf("AsyncApplied calls: got %d, want 2 (one failure, one success)", got)
@@ -283,7 +295,9 @@ func TestMarkUnsynced(t *testing.T) {
 // TestWriterLocalExpired: when the session expired locally before its
 // async write was applied, the writer removes the older distributed copy
 // (with a tombstone) instead of leaving it to outlive the session.
-func TestWriterLocalExpired(t *testing.T) {
+func TestWriterLocalExpired(t *testing.T) { synctest.Test(t, testWriterLocalExpired) }
+
+func testWriterLocalExpired(t *testing.T) {
 	f := newFixture(t, nil)
 	set(t, Dual(f.core), "a", rec("old")) // expires in an hour, in both stores
 	old, _ := get(t, f.inner, "a")
@@ -291,9 +305,10 @@ func TestWriterLocalExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	set(t, Shadow(f.core), "a", store.Record{Data: []byte("short"), ExpiresAt: epoch.Add(time.Minute)})
-	waitFor(t, "the failed async write", func() bool {
-		return f.obs.count(func(o *recObserver) int { return o.applyErrors }) == 1
-	})
+	synctest.Wait() // the worker has made the failed async write
+	if got := f.obs.count(func(o *recObserver) int { return o.applyErrors }); got != 1 {
+		t.Fatalf("failed async writes: got %d, want 1", got)
+	}
 	f.clock.Advance(2 * time.Minute) // the new record expired locally
 	f.dist.Reset()
 	f.flush()
@@ -307,25 +322,31 @@ func TestWriterLocalExpired(t *testing.T) {
 // TestRepairWakesWhenStoreHeals: after an outage has backed the repair loop
 // off to a long interval, the first write that gets through again starts a
 // repair round at once instead of after the backed-off wait.
-func TestRepairWakesWhenStoreHeals(t *testing.T) {
+func TestRepairWakesWhenStoreHeals(t *testing.T) { synctest.Test(t, testRepairWakesWhenStoreHeals) }
+
+func testRepairWakesWhenStoreHeals(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.RepairInterval = 50 * time.Millisecond })
 	if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
 	r := Dual(f.core)
 	set(t, r, "a", rec("a")) // fails: tracked
-	// Let the loop back off past 50, 100, 200, 400 ms.
-	waitFor(t, "the repair loop to back off", func() bool {
-		return f.core.writer.backingOff.Load() && f.dist.Stats(faultstore.OpSet).Calls >= 5
-	})
+	// Let the loop back off: rounds at 50, 150, 350 and 750 ms, the next
+	// one 800 ms later.
+	time.Sleep(800 * time.Millisecond)
+	synctest.Wait()
+	if !f.core.writer.backingOff.Load() || f.dist.Stats(faultstore.OpSet).Calls != 5 {
+		t.Fatalf("after 800 ms of outage: backing off %v, %d Sets; want true, 5", f.core.writer.backingOff.Load(), f.dist.Stats(faultstore.OpSet).Calls)
+	}
 	f.dist.Reset()
 	start := time.Now()
 	set(t, r, "b", rec("b")) // gets through: wakes the repair loop
-	waitFor(t, "the repair of a", func() bool { return f.core.Unsynced() == 0 })
-	// The backed-off wait is 800 ms by now; a woken round is
-	// immediate (bounded generously for a loaded machine).
-	if el := time.Since(start); el > 400*time.Millisecond {
-		t.Fatalf("repair after heal took %v; the loop was not woken", el)
+	synctest.Wait()
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced after the heal: got %d, want 0", got)
+	}
+	if el := time.Since(start); el != 0 {
+		t.Fatalf("repair after heal took %v of the bubble's clock, want 0: the loop was not woken", el)
 	}
 }
 
@@ -333,6 +354,7 @@ func TestRepairWakesWhenStoreHeals(t *testing.T) {
 // waiting for workers that no longer run.
 func TestFlushAfterClose(t *testing.T) {
 	f := newFixture(t, func(c *Config) { c.Workers = 1 })
+	f.closeErrOK = true
 	if err := f.dist.SetFault(faultstore.Fault{Hang: true}, faultstore.OpSet); err != nil {
 		t.Fatal(err)
 	}
@@ -352,4 +374,37 @@ func TestFlushAfterClose(t *testing.T) {
 		t.Fatalf("Flush after Close: %v, want nil at once", err)
 	}
 	f.dist.Reset()
+}
+
+// TestCloseRepairsTracked: Close also repairs sessions whose distributed
+// write failed (tracked, not queued), so a graceful restart with the store
+// back loses nothing; it reports those it could not repair.
+func TestCloseRepairsTracked(t *testing.T) {
+	f := newFixture(t, nil) // RepairInterval is an hour: only Close repairs
+	f.closeErrOK = true
+	if err := f.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	set(t, Dual(f.core), "a", rec("a"))
+	set(t, Dual(f.core), "b", rec("b"))
+	f.dist.Reset()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := f.core.Close(ctx); n != 0 || err != nil {
+		t.Fatalf("Close with the store back: got %d unsynced, %v; want 0, nil", n, err)
+	}
+	for _, id := range []string{"a", "b"} {
+		l, _ := get(t, f.local, id)
+		wantRecord(t, f.inner, "distributed store after Close", id, id, l.Version)
+	}
+
+	g := newFixture(t, nil)
+	g.closeErrOK = true
+	if err := g.dist.SetFault(faultstore.Fault{Outage: true}, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	set(t, Dual(g.core), "a", rec("a"))
+	if n, err := g.core.Close(ctx); n != 1 || err == nil {
+		t.Fatalf("Close with the store down: got %d unsynced, %v; want 1 and an error", n, err)
+	}
 }

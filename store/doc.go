@@ -26,15 +26,22 @@
 // judged on the truncated instant, so a record expiring later within the
 // current millisecond has expired ([Record.Expired] says so too). A zero
 // ExpiresAt means "the store's MaxTTL from now"; no store keeps a record
-// forever.
+// forever. An expiry after [MaxExpiresAt] cannot be kept exactly by every
+// store: writes carrying one fail with an error wrapping [ErrExpiry] and
+// store nothing, rather than being acknowledged and lost.
 //
 // # Optional capabilities
 //
 // Besides [Versioned] and [Scanner], a store may implement [BatchSetter]
-// (many Sets in one round trip; Backfill uses it) and [SetterAt] (a Set
+// (many Sets in one round trip; Backfill uses it), [SetterAt] (a Set
 // judged at the caller's clock reading; the routers use it so a write reads
-// the clock once and router and store agree on expiry). Callers find them
-// by type assertion and fall back to the plain methods.
+// the clock once and router and store agree on expiry) and [LatestWriter]
+// (writes ordered by arrival, reporting the version stored; the routers use
+// it for request-path writes to the shared store, so that instances with
+// skewed clocks never lose a later write to an earlier one) and
+// [TombstoneReader] (tells a deleted session from one never held; the
+// routers ask local on a miss). Callers find them by type assertion and fall
+// back to the plain methods.
 //
 // # Versions and tombstones
 //

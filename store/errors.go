@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -13,6 +14,29 @@ var ErrClosed = errors.New("store: closed")
 // for example a damaged version sidecar in Redis. The record is not served
 // and not overwritten by guesswork.
 var ErrCorrupt = errors.New("store: corrupt metadata")
+
+// ErrExpiry is returned (wrapped) by a write whose expiry the store cannot
+// represent: after [MaxExpiresAt], or past where a future one is required.
+// Nothing is written: an expiry is never silently clamped or lost.
+var ErrExpiry = errors.New("store: expiry out of range")
+
+// MaxExpiresAt is the latest expiry every store in this module can keep
+// exactly: 9999-12-31T23:59:59.999Z, far inside Redis's PXAT range and
+// Unix milliseconds in an int64. Sessions live hours or days; an expiry
+// beyond it is a bug in the caller (an overflowed duration, a "never"
+// sentinel), and stores refuse it with [ErrExpiry] instead of acknowledging a
+// write they would lose.
+var MaxExpiresAt = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
+
+// CheckExpiry returns an error wrapping [ErrExpiry] when t is after
+// [MaxExpiresAt]. The zero time (MaxTTL from now) and any past instant (a
+// delete) are accepted.
+func CheckExpiry(t time.Time) error {
+	if t.After(MaxExpiresAt) {
+		return fmt.Errorf("%w: %s is after %s", ErrExpiry, t.UTC().Format(time.RFC3339), MaxExpiresAt.Format(time.RFC3339))
+	}
+	return nil
+}
 
 // ErrStopScan may be returned by a Scan callback to end the scan early; Scan
 // then returns nil.

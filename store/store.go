@@ -97,6 +97,44 @@ type SetterAt interface {
 	SetAt(ctx context.Context, id string, rec Record, now time.Time) error
 }
 
+// LatestWriter is implemented by shared stores that can order request-path
+// writes by their arrival (redisstore and memstore do). Writers with skewed
+// clocks or different start times issue versions that do not follow real
+// time; a compare-and-set would silently ignore a later write that carries a
+// lower version. LatestWriter instead stores each write above whatever is
+// stored, so the write that arrives last wins, and reports the version it
+// stored so the writer can order its own later writes after it. Copies
+// (async writes, repairs, backfills, lazy copies) must not use it: they use
+// the compare-and-set of [Versioned] and never replace a newer write.
+type LatestWriter interface {
+	// SetLatest stores rec under id at version max(rec.Version, v+1),
+	// where v is the version of the record or tombstone stored under id
+	// (0 when none), and returns that version. rec.ExpiresAt must be in the
+	// future (a past one is an error wrapping [ErrExpiry]: a delete is
+	// DeleteLatest's job); a zero ExpiresAt means MaxTTL from now.
+	SetLatest(ctx context.Context, id string, rec Record) (version uint64, err error)
+	// DeleteLatest removes id and leaves a tombstone at version
+	// max(version, v+1), where v is as for SetLatest, and returns that
+	// version. The tombstone expires at until when until is nonzero;
+	// otherwise at the expiry of the record it deletes (the session's own
+	// expiry) or, when no live record is stored, at fallback (a zero
+	// fallback: the store's MaxTTL from now). An instant already past
+	// leaves no tombstone. An until or fallback after [MaxExpiresAt] is an
+	// error wrapping [ErrExpiry].
+	DeleteLatest(ctx context.Context, id string, version uint64, until, fallback time.Time) (stored uint64, err error)
+}
+
+// TombstoneReader is implemented by stores that can tell a session they
+// deleted from one they never held (memstore does). The routers ask the
+// local store on a miss: a session this instance deleted is not looked up in
+// the distributed store, so the answer needs no network and cannot fail.
+type TombstoneReader interface {
+	// Tombstone reports the version of the unexpired tombstone stored under
+	// id (found false when there is none: the id holds a live record,
+	// nothing, or an expired tombstone).
+	Tombstone(ctx context.Context, id string) (version uint64, found bool, err error)
+}
+
 // BatchSetter is implemented by stores that can apply many Sets in one round
 // trip (redisstore pipelines them). Backfill uses it when present.
 type BatchSetter interface {

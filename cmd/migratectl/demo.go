@@ -7,11 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sessionmigrate/sessionmigrate/examples/demo"
+	"github.com/sessionmigrate/sessionmigrate/internal/demo"
 )
 
 // demoCommand is `migratectl demo`: the narrated walkthrough of a whole
-// migration under load (package examples/demo). It needs no configuration
+// migration under load (package internal/demo). It needs no configuration
 // and no Redis of its own: it starts one.
 func (a *app) demoCommand() *cobra.Command {
 	var opts demo.Options

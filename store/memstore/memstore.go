@@ -2,6 +2,7 @@ package memstore
 
 import (
 	"context"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,15 +13,17 @@ import (
 )
 
 var (
-	_ store.Store     = (*Store)(nil)
-	_ store.Versioned = (*Store)(nil)
-	_ store.Scanner   = (*Store)(nil)
-	_ store.SetterAt  = (*Store)(nil)
+	_ store.Store           = (*Store)(nil)
+	_ store.Versioned       = (*Store)(nil)
+	_ store.Scanner         = (*Store)(nil)
+	_ store.SetterAt        = (*Store)(nil)
+	_ store.LatestWriter    = (*Store)(nil)
+	_ store.TombstoneReader = (*Store)(nil)
 )
 
 // Store is an in-process session store. It implements [store.Store],
-// [store.Versioned], [store.Scanner] and [store.SetterAt] and is safe for
-// concurrent use. The zero value is not usable; call [New]. Call
+// [store.Versioned], [store.Scanner], [store.SetterAt], [store.LatestWriter]
+// and [store.TombstoneReader] and is safe for concurrent use. The zero value is not usable; call [New]. Call
 // [Store.Close] when done with it to stop its sweeper goroutine.
 type Store struct {
 	shards   []shard
@@ -132,10 +135,17 @@ func (s *Store) shardFor(id string) *shard {
 }
 
 // expiresMs converts an absolute expiry to truncated Unix milliseconds; the
-// zero time means MaxTTL from now.
+// zero time means MaxTTL from now. Writers refuse expiries after
+// store.MaxExpiresAt first; an instant before 1970 becomes the earliest
+// millisecond, still in the past (UnixMilli would overflow for instants
+// hundreds of millions of years away and could turn a delete into an
+// immortal record).
 func (s *Store) expiresMs(t, now time.Time) int64 {
 	if t.IsZero() {
 		return now.Add(s.maxTTL).UnixMilli()
+	}
+	if t.Unix() < 0 {
+		return math.MinInt64
 	}
 	return t.UnixMilli()
 }

@@ -24,6 +24,23 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, bool, error) 
 	return e.record(), true, nil
 }
 
+// Tombstone reports the version of an unexpired tombstone stored under id;
+// see [store.TombstoneReader]. It fails only when ctx is done or the store
+// is closed.
+func (s *Store) Tombstone(ctx context.Context, id string) (uint64, bool, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, false, fmt.Errorf("memstore: tombstone: %w", err)
+	}
+	sh := s.shardFor(id)
+	sh.mu.RLock()
+	e, ok := sh.m[id]
+	sh.mu.RUnlock()
+	if !ok || !e.tombstone || e.expired(s.now().UnixMilli()) {
+		return 0, false, nil
+	}
+	return e.version, true, nil
+}
+
 // record copies e into a Record the caller owns. It runs outside the shard
 // lock: stored data is never mutated in place.
 func (e entry) record() store.Record {
@@ -49,6 +66,9 @@ func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 // [store.SetterAt].
 func (s *Store) SetAt(ctx context.Context, id string, rec store.Record, now time.Time) error {
 	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("memstore: set: %w", err)
+	}
+	if err := store.CheckExpiry(rec.ExpiresAt); err != nil {
 		return fmt.Errorf("memstore: set: %w", err)
 	}
 	nowMs := now.UnixMilli()
@@ -99,6 +119,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // DeleteVersion fails only when ctx is done or the store is closed.
 func (s *Store) DeleteVersion(ctx context.Context, id string, version uint64, until time.Time) error {
 	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("memstore: delete version: %w", err)
+	}
+	if err := store.CheckExpiry(until); err != nil {
 		return fmt.Errorf("memstore: delete version: %w", err)
 	}
 	now := s.now()

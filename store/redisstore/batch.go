@@ -52,6 +52,10 @@ func (s *Store) SetMany(ctx context.Context, entries []store.Entry) (applied []b
 	var multi []int                         // versioned writes sent many per script call
 	_, standalone := s.client.(*redis.Client)
 	for i, w := range writes {
+		if w.err != nil {
+			errs[i] = w.err
+			continue
+		}
 		if standalone && w.script == s.scripts.setVersioned {
 			multi = append(multi, i)
 		} else {

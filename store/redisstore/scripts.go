@@ -47,6 +47,25 @@ local function sidecar(key)
   return kind, n
 end
 
+-- above returns the version a latest write at v stores: v, unless the
+-- sidecar holds v or more, then that plus one. Versions are decimal strings,
+-- so the increment is done digit by digit. nil: the version space is
+-- exhausted (the sidecar holds 2^64-1).
+local function above(kind, ver, v)
+  if not kind or cmpver(ver, v) < 0 then return v end
+  if ver == '18446744073709551615' then return nil end
+  local out, carry = {}, 1
+  for i = #ver, 1, -1 do
+    local d = string.byte(ver, i) - 48 + carry
+    carry = 0
+    if d == 10 then d, carry = 0, 1 end
+    out[i] = string.char(48 + d)
+  end
+  local r = table.concat(out)
+  if carry == 1 then r = '1' .. r end
+  return r
+end
+
 -- blocked reports whether a write at version v must not replace what is
 -- stored: a tombstone at v or above (a delete wins a tie), or a live record
 -- above v. tieBlocks is false for DeleteVersion, which replaces a tombstone
@@ -126,6 +145,47 @@ end
 return 1
 `
 
+// setLatestLua is SetLatest: the record is stored above whatever version
+// the sidecar holds, and the script returns the version it stored (a
+// decimal string). ARGV: data, version, expiry in Unix ms (in the future:
+// the Go side refuses anything else).
+const setLatestLua = luaPrelude + `
+local kind, ver = sidecar(KEYS[2])
+if kind == 'x' then return -1 end
+local v = above(kind, ver, ARGV[2])
+if not v then return -2 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
+redis.call('SET', KEYS[2], 'd' .. v, 'PXAT', ARGV[3])
+return v
+`
+
+// deleteLatestLua is DeleteLatest: a tombstone above whatever version the
+// sidecar holds; it returns the version (a decimal string). ARGV: version,
+// tombstone expiry in Unix ms, "auto" for the deleted record's own expiry,
+// or "" for no tombstone; then the fallback expiry for "auto" when no record
+// is stored ("" for none).
+const deleteLatestLua = luaPrelude + `
+local kind, ver = sidecar(KEYS[2])
+if kind == 'x' then return -1 end
+local v = above(kind, ver, ARGV[1])
+if not v then return -2 end
+local px = ARGV[2]
+if px == 'auto' then
+  px = ARGV[3]
+  if kind == 'd' then
+    local e = redis.call('PEXPIRETIME', KEYS[1])
+    if e > 0 then px = e end
+  end
+end
+redis.call('DEL', KEYS[1])
+if px == '' then
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('SET', KEYS[2], 't' .. v, 'PXAT', px)
+end
+return v
+`
+
 // setLua is an unversioned Set with a future expiry: it overwrites
 // unconditionally and clears the sidecar, so the stored version is 0.
 // ARGV: data, expiry in Unix ms.
@@ -148,6 +208,7 @@ const getLua = `return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), 
 // that no state is shared between stores.
 type scripts struct {
 	setVersioned, deleteVersion, set, get, setManyVersioned *redis.Script
+	setLatest, deleteLatest                                 *redis.Script
 }
 
 func newScripts() scripts {
@@ -157,5 +218,7 @@ func newScripts() scripts {
 		set:              redis.NewScript(setLua),
 		get:              redis.NewScript(getLua),
 		setManyVersioned: redis.NewScript(setManyVersionedLua),
+		setLatest:        redis.NewScript(setLatestLua),
+		deleteLatest:     redis.NewScript(deleteLatestLua),
 	}
 }

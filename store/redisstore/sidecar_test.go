@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -97,6 +98,33 @@ func FuzzDecodeSidecar(f *testing.F) {
 		// Only the canonical encoding decodes, so decoding is injective.
 		if enc := string(appendSidecar(nil, sc)); enc != v {
 			t.Fatalf("decodeSidecar(%q) = %+v, which encodes as %q: want the input back", v, sc, enc)
+		}
+	})
+}
+
+// FuzzDecodeVersionReply: the reply of the latest scripts decodes to a
+// version or an error, never a panic, and a decoded version is canonical.
+func FuzzDecodeVersionReply(f *testing.F) {
+	for _, s := range []string{"1", "0", "18446744073709551615", "18446744073709551616", "007", "", "-1", "1e9", " 5"} {
+		f.Add(s, int64(0), true)
+	}
+	f.Add("", int64(-1), false)
+	f.Add("", int64(-2), false)
+	f.Add("", int64(7), false)
+	f.Fuzz(func(t *testing.T, s string, n int64, isString bool) {
+		var reply any = n
+		if isString {
+			reply = s
+		}
+		v, err := decodeVersionReply(reply)
+		if err != nil {
+			return
+		}
+		if !isString {
+			t.Fatalf("integer reply %d decoded to version %d, want an error", n, v)
+		}
+		if got := strconv.FormatUint(v, 10); got != s {
+			t.Fatalf("reply %q decoded to %d, which is not its canonical form", s, v)
 		}
 	})
 }

@@ -102,6 +102,9 @@ func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 		return err
 	}
 	w := s.planSet(id, rec, s.opts.Now())
+	if w.err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, w.err)
+	}
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
 	if _, err := w.run(cctx, s.client); err != nil {
@@ -110,15 +113,20 @@ func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 	return nil
 }
 
-// write is a planned Set: the one command that carries it out.
+// write is a planned Set: the one command that carries it out, or the
+// reason it must not be sent.
 type write struct {
 	keys   []string      // data key, sidecar key
 	script *redis.Script // nil means DEL keys
 	args   []any
+	err    error // the record cannot be stored (expiry out of range)
 }
 
 // planSet decides how to carry out Set(id, rec) at now.
 func (s *Store) planSet(id string, rec store.Record, now time.Time) write {
+	if err := store.CheckExpiry(rec.ExpiresAt); err != nil {
+		return write{err: err}
+	}
 	exp := rec.ExpiresAt
 	if exp.IsZero() {
 		exp = now.Add(s.opts.MaxTTL)
@@ -177,6 +185,9 @@ func (s *Store) DeleteVersion(ctx context.Context, id string, version uint64, un
 	const op = "delete version"
 	if err := s.check(ctx, op); err != nil {
 		return err
+	}
+	if err := store.CheckExpiry(until); err != nil {
+		return fmt.Errorf("redisstore: %s: %w", op, err)
 	}
 	now := s.opts.Now()
 	if until.IsZero() {

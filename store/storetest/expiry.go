@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -137,4 +138,68 @@ func testExpiryEnforced(h *harness) {
 		h.liveBefore("id", want.ExpiresAt, want)
 	}
 	h.expire("id", want)
+}
+
+var expiryRangeTests = []test{
+	{"RefusedAfterMaxExpiresAt", testExpiryAfterMax},
+	{"AcceptedAtMaxExpiresAt", testExpiryAtMax},
+	{"FarPastIsADelete", testExpiryFarPast},
+}
+
+// farFuture are expiries no store can keep exactly.
+var farFuture = []struct {
+	name string
+	at   time.Time
+}{
+	{"one millisecond after MaxExpiresAt", store.MaxExpiresAt.Add(time.Millisecond)},
+	{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	// time.UnixMilli of this overflows int64.
+	{"year 300 million", time.Date(300_000_000, 1, 1, 0, 0, 0, 0, time.UTC)},
+	{"the largest time.Time", time.Unix(1<<63-1-62135596800, 999999999)},
+}
+
+// testExpiryAfterMax: a write whose expiry the store cannot keep is refused
+// with store.ErrExpiry and changes nothing, never acknowledged and lost.
+func testExpiryAfterMax(h *harness) {
+	keep := h.rec("kept", time.Hour, 0)
+	h.set("id", keep)
+	for _, f := range farFuture {
+		for _, version := range []uint64{0, 9} {
+			err := h.s.Set(h.ctx, "id", store.Record{Data: []byte("far"), ExpiresAt: f.at, Version: version})
+			if !errors.Is(err, store.ErrExpiry) {
+				h.Errorf("Set(version %d) with expiry %s: error %v, want one wrapping store.ErrExpiry", version, f.name, err)
+			}
+		}
+		if v, ok := h.s.(store.Versioned); ok {
+			if err := v.DeleteVersion(h.ctx, "id", 9, f.at); !errors.Is(err, store.ErrExpiry) {
+				h.Errorf("DeleteVersion with until %s: error %v, want one wrapping store.ErrExpiry", f.name, err)
+			}
+		}
+		if b, ok := h.s.(store.BatchSetter); ok {
+			applied, err := b.SetMany(h.ctx, []store.Entry{{ID: "id", Record: store.Record{Data: []byte("far"), ExpiresAt: f.at, Version: 9}}})
+			if !errors.Is(err, store.ErrExpiry) || applied[0] {
+				h.Errorf("SetMany with expiry %s: applied %v, error %v, want not applied and store.ErrExpiry", f.name, applied, err)
+			}
+		}
+		h.mustGet("id", keep)
+	}
+}
+
+func testExpiryAtMax(h *harness) {
+	want := store.Record{Data: []byte("long"), ExpiresAt: store.MaxExpiresAt, Version: 3}
+	h.set("id", want)
+	h.mustGet("id", want)
+}
+
+// testExpiryFarPast: an expiry so far in the past that Unix milliseconds
+// overflow is still a delete, never an immortal record.
+func testExpiryFarPast(h *harness) {
+	for _, at := range []time.Time{
+		time.Date(-300_000_000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(-1<<62, 0),
+	} {
+		h.set("id", h.rec("data", time.Hour, 0))
+		h.set("id", store.Record{Data: []byte("x"), ExpiresAt: at})
+		h.mustMiss("id", "a Set with expiry "+at.String())
+	}
 }

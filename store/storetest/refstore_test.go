@@ -31,8 +31,10 @@ type refEntry struct {
 }
 
 var (
-	_ store.Versioned = (*refStore)(nil)
-	_ store.Scanner   = (*refStore)(nil)
+	_ store.Versioned       = (*refStore)(nil)
+	_ store.Scanner         = (*refStore)(nil)
+	_ store.LatestWriter    = (*refStore)(nil)
+	_ store.TombstoneReader = (*refStore)(nil)
 )
 
 func newRefStore(now func() time.Time, maxTTL time.Duration, bug string) *refStore {
@@ -111,6 +113,9 @@ func (r *refStore) Set(ctx context.Context, id string, rec store.Record) error {
 }
 
 func (r *refStore) SetAt(_ context.Context, id string, rec store.Record, now time.Time) error {
+	if err := r.checkExpiry(rec.ExpiresAt); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.bug == "setat-ignores-now" {
@@ -158,6 +163,9 @@ func (r *refStore) Delete(_ context.Context, id string) error {
 }
 
 func (r *refStore) DeleteVersion(_ context.Context, id string, version uint64, until time.Time) error {
+	if err := r.checkExpiry(until); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -204,4 +212,80 @@ func (r *refStore) Scan(ctx context.Context, fn func(id string, rec store.Record
 		}
 	}
 	return nil
+}
+
+func (r *refStore) checkExpiry(t time.Time) error {
+	if r.bug == "accepts-far-expiry" {
+		return nil
+	}
+	return store.CheckExpiry(t)
+}
+
+// above is the version a latest write at v stores over id.
+func (r *refStore) above(id string, v uint64, now time.Time) (uint64, refEntry, bool, error) {
+	e, ok := r.current(id, now)
+	switch {
+	case !ok || e.version < v || r.bug == "latest-is-plain-set":
+		return v, e, ok, nil
+	case e.version == ^uint64(0):
+		return 0, e, ok, errors.New("ref: version space exhausted")
+	}
+	return e.version + 1, e, ok, nil
+}
+
+func (r *refStore) SetLatest(_ context.Context, id string, rec store.Record) (uint64, error) {
+	if err := r.checkExpiry(rec.ExpiresAt); err != nil {
+		return 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	exp := r.expiry(rec.ExpiresAt, now)
+	if !exp.After(now) {
+		return 0, fmt.Errorf("ref: set latest: %w: past expiry", store.ErrExpiry)
+	}
+	v, _, _, err := r.above(id, rec.Version, now)
+	if err != nil {
+		return 0, err
+	}
+	r.m[id] = refEntry{data: bytes.Clone(rec.Data), exp: exp, version: v}
+	return v, nil
+}
+
+func (r *refStore) DeleteLatest(_ context.Context, id string, version uint64, until, fallback time.Time) (uint64, error) {
+	for _, t := range []time.Time{until, fallback} {
+		if err := r.checkExpiry(t); err != nil {
+			return 0, err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.now()
+	v, e, ok, err := r.above(id, version, now)
+	if err != nil {
+		return 0, err
+	}
+	u := r.expiry(fallback, now)
+	switch {
+	case !until.IsZero():
+		u = r.expiry(until, now)
+	case ok && !e.tomb && r.bug != "latest-delete-ignores-record-expiry":
+		u = e.exp
+	}
+	if !u.After(now) {
+		delete(r.m, id)
+		return v, nil
+	}
+	r.m[id] = refEntry{exp: u, version: v, tomb: true}
+	return v, nil
+}
+
+func (r *refStore) Tombstone(_ context.Context, id string) (uint64, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.current(id, r.now())
+	if !ok || (!e.tomb && r.bug != "tombstone-reports-records") {
+		return 0, false, nil
+	}
+	return e.version, true, nil
 }

@@ -51,6 +51,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config) {
 	r.group(t, "Concurrent", concurrentTests)
 	r.group(t, "Scan", scanTests)
 	r.group(t, "SetAt", setAtTests)
+	r.group(t, "Latest", latestTests)
+	r.group(t, "ExpiryRange", expiryRangeTests)
 }
 
 // test is one conformance check; it gets a harness around a fresh store.

@@ -94,6 +94,10 @@ func TestSuiteCatchesBugs(t *testing.T) {
 		{"scan-wraps-error", []string{"Scan/CallbackErrorUnwrapped"}},
 		{"scan-ignores-ctx", []string{"Scan/CanceledBeforeScan", "Scan/CanceledDuringScan"}},
 		{"setat-ignores-now", []string{"SetAt/ExpiredAtNowDeletes", "SetAt/ZeroExpiryFromNow", "SetAt/ExpiryWithinNowsMillisecond"}},
+		{"accepts-far-expiry", []string{"ExpiryRange/RefusedAfterMaxExpiresAt", "Latest/RefusesPastAndOutOfRangeExpiry"}},
+		{"latest-is-plain-set", []string{"Latest/StoresAboveHigherRecord", "Latest/StoresAboveTombstone", "Latest/DeleteStoresAbove"}},
+		{"latest-delete-ignores-record-expiry", []string{"Latest/DeleteUntilRecordExpiry"}},
+		{"tombstone-reports-records", []string{"DeleteVersion/TombstoneReader"}},
 		{"config-zero-max-ttl", nil},
 		{"config-advance-without-now", nil},
 	}

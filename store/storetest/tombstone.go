@@ -19,6 +19,33 @@ var tombstoneTests = []test{
 	{"PastUntilLeavesNoTombstone", testTombstonePastUntil},
 	{"DeleteRemovesTombstone", testDeleteRemovesTombstone},
 	{"UnversionedSetOverwritesTombstone", testUnversionedOverTombstone},
+	{"TombstoneReader", testTombstoneReader},
+}
+
+// testTombstoneReader: a store that reports tombstones reports exactly the
+// unexpired ones, at their version.
+func testTombstoneReader(h *harness) {
+	h.versioned()
+	tr := capability[store.TombstoneReader](h)
+	check := func(id string, want uint64, wantFound bool, when string) {
+		h.Helper()
+		v, found, err := tr.Tombstone(h.ctx, id)
+		if err != nil || found != wantFound || v != want {
+			h.Fatalf("Tombstone(%s) %s: got %d, %v, %v; want %d, %v, nil", label(id), when, v, found, err, want, wantFound)
+		}
+	}
+	check("id", 0, false, "of a missing id")
+	h.set("id", h.rec("data", time.Hour, 5))
+	check("id", 0, false, "of a live record")
+	until := h.now().Add(shortTTL).Truncate(time.Millisecond)
+	h.deleteVersion("id", 6, until)
+	check("id", 6, true, "after DeleteVersion(6)")
+	if h.fake() {
+		h.advance(until.Sub(h.now()))
+		check("id", 0, false, "once its until passed")
+	}
+	h.del("id")
+	check("id", 0, false, "after Delete")
 }
 
 // mustIgnore checks that a versioned Set at version is a no-op on a

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/migrate"
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
 	"github.com/sessionmigrate/sessionmigrate/store"
@@ -25,8 +26,11 @@ const (
 	idlePerInstance = 200
 	// think is the mean pause between two operations of one virtual user.
 	think = 3 * time.Millisecond
-	// maxUserRequests bounds each user's operations.
+	// maxUserRequests bounds each user's requests.
 	maxUserRequests = 1_000_000
+	// requestTimeout bounds one user operation, as an HTTP server's
+	// handler timeout would.
+	requestTimeout = 2 * time.Second
 	// applyTimeout bounds the wait for every instance to apply a change.
 	applyTimeout = 5 * time.Second
 	// operator is the actor the demo's control-plane changes are recorded
@@ -102,15 +106,10 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	if err := r.seedIdle(ctx); err != nil {
 		return err
 	}
-	r.load = startLoad(ctx, loadConfig{
-		stores:      r.stores(),
-		users:       opts.Users,
-		think:       think,
-		maxRequests: maxUserRequests,
-		maxDuration: 20*opts.StepDuration + time.Minute,
-		seed:        opts.Seed,
-	})
-	defer r.load.stop()
+	if r.load, err = r.startLoad(ctx); err != nil {
+		return err
+	}
+	defer r.load.Stop()
 	r.p.printf("  users      %d sticky virtual users per instance: log in, read, increment a counter,\n", opts.Users)
 	r.p.printf("             rotate the session id, log out\n")
 	r.p.printf("  sessions   %d per instance exist before the migration and stay idle; ids are never printed\n\n", idlePerInstance)
@@ -133,14 +132,14 @@ type runner struct {
 	oprdb *redis.Client
 	ctl   *control.Client // the operator's client, as migratectl's
 	insts []*instance
-	load  *load
+	load  *vuser.Load
 	idle  [][]idleSession // per instance
 	start time.Time
 
 	// per step
 	n         int
 	stepStart time.Time
-	prev      tally
+	prev      vuser.Result
 	rows      []summaryRow
 	applied   string        // the state every instance applied, for the step line
 	appliedIn time.Duration // how long applying it took (0: not a change)
@@ -158,12 +157,32 @@ type idleSession struct {
 	Expires time.Time
 }
 
-func (r *runner) stores() []store.Store {
-	out := make([]store.Store, len(r.insts))
+// startLoad starts opts.Users sticky virtual users per instance, each
+// using its instance's Migrator directly, as the instance's request
+// handlers would.
+func (r *runner) startLoad(ctx context.Context) (*vuser.Load, error) {
+	stores := make([]store.Store, len(r.insts))
 	for i, in := range r.insts {
-		out[i] = in.m
+		stores[i] = in.m
 	}
-	return out
+	pool, err := vuser.NewPool(len(stores), vuser.Sticky)
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	l, err := vuser.Start(ctx, vuser.Config{
+		App:            vuser.StoreApp{Stores: stores, Lifetime: sessionLifetime},
+		Balancer:       pool,
+		Users:          r.opts.Users * len(stores),
+		Think:          think,
+		MaxRequests:    maxUserRequests,
+		MaxDuration:    20*r.opts.StepDuration + time.Minute,
+		RequestTimeout: requestTimeout,
+		Seed:           r.opts.Seed,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	return l, nil
 }
 
 func (r *runner) closeInstances() error {
@@ -182,7 +201,7 @@ func (r *runner) seedIdle(ctx context.Context) error {
 	r.idle = make([][]idleSession, len(r.insts))
 	for i, in := range r.insts {
 		for j := range idlePerInstance {
-			s := idleSession{ID: newSessionID(), Data: session{User: fmt.Sprintf("idle-%d.%d", i+1, j+1), Counter: int64(j % 7)}.encode(), Expires: exp}
+			s := idleSession{ID: vuser.NewID(), Data: vuser.EncodeSession(fmt.Sprintf("idle-%d.%d", i+1, j+1), int64(j%7)), Expires: exp}
 			if err := in.m.Set(ctx, s.ID, store.Record{Data: s.Data, ExpiresAt: s.Expires}); err != nil {
 				return fmt.Errorf("demo: creating the existing sessions: %w", err)
 			}
@@ -200,7 +219,7 @@ func (r *runner) beginStep() {
 	r.notes = nil
 	r.appliedIn = 0
 	r.queuePeak = 0
-	r.load.takeStepMax()
+	r.load.TakePeak()
 }
 
 // notef adds a line of explanation to the current step.
@@ -210,12 +229,12 @@ func (r *runner) notef(format string, args ...any) {
 
 // finishStep prints the step line and its notes and records the summary row.
 func (r *runner) finishStep(name string) {
-	t := r.load.snapshot()
+	t := r.load.Snapshot()
 	r.p.stepRow(r.n, name, r.applied, r.appliedIn, t)
 	for _, n := range r.notes {
 		r.p.note("%s", n)
 	}
-	r.rows = append(r.rows, summaryRow{name: name, took: time.Since(r.stepStart), t: t.sub(r.prev), maxLatency: r.load.takeStepMax()})
+	r.rows = append(r.rows, summaryRow{name: name, took: time.Since(r.stepStart), t: t.Sub(r.prev), maxLatency: r.load.TakePeak()})
 	r.prev = t
 }
 
@@ -332,15 +351,17 @@ func (r *runner) localSessions() int {
 }
 
 // conclude prints the summary and checks every counter.
-func (r *runner) conclude() error {
-	total := r.load.stop().tally
+func (r *runner) conclude() error { return r.judge(r.load.Stop()) }
+
+// judge prints the summary of the load's total and checks every counter.
+func (r *runner) judge(total vuser.Result) error {
 	r.p.summary(r.rows, total, time.Since(r.start))
 	var broken []string
 	for _, c := range []struct {
 		n    uint64
 		what string
 	}{
-		{total.Failed, "failed requests"}, {total.Logouts, "users logged out"},
+		{total.Failed + total.Anomalies, "failed requests"}, {total.Logouts, "users logged out"},
 		{total.LostWrites, "lost writes"}, {total.Resurrections, "resurrected sessions"},
 		{uint64(r.lockIn.bad()), "sessions not in Redis as written"},
 	} {

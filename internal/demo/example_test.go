@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sessionmigrate/sessionmigrate/examples/demo"
+	"github.com/sessionmigrate/sessionmigrate/internal/demo"
 )
 
 // The whole demo, as `migratectl demo` runs it: the narration goes to

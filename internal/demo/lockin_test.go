@@ -9,6 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
@@ -31,7 +32,7 @@ func TestVerifyNoLockIn(t *testing.T) {
 	}{
 		{"untouched", func(context.Context, *redis.Client) error { return nil }, ""},
 		{"user counter behind", func(ctx context.Context, rdb *redis.Client) error {
-			return rdb.Set(ctx, key(userID), session{User: "user-1.1", Counter: 4}.encode(), time.Hour).Err()
+			return rdb.Set(ctx, key(userID), vuser.EncodeSession("user-1.1", 4), time.Hour).Err()
 		}, "counter 4 in Redis, want 5"},
 		{"user expiry moved", func(ctx context.Context, rdb *redis.Client) error {
 			return rdb.PExpireAt(ctx, key(userID), exp.Add(time.Minute)).Err()
@@ -52,9 +53,9 @@ func TestVerifyNoLockIn(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := redisstore.New(rdb, redisstore.Options{})
-			idle := idleSession{ID: idleID, Data: session{User: "idle-1.1", Counter: 3}.encode(), Expires: exp}
+			idle := idleSession{ID: idleID, Data: vuser.EncodeSession("idle-1.1", 3), Expires: exp}
 			for _, e := range []store.Entry{
-				{ID: userID, Record: store.Record{Data: session{User: "user-1.1", Counter: 5}.encode(), ExpiresAt: exp, Version: 9}},
+				{ID: userID, Record: store.Record{Data: vuser.EncodeSession("user-1.1", 5), ExpiresAt: exp, Version: 9}},
 				{ID: idleID, Record: store.Record{Data: idle.Data, ExpiresAt: exp, Version: 1}},
 			} {
 				if err := s.Set(ctx, e.ID, e.Record); err != nil {
@@ -65,9 +66,9 @@ func TestVerifyNoLockIn(t *testing.T) {
 				t.Fatal(err)
 			}
 			r := &runner{oprdb: rdb, idle: [][]idleSession{{idle}}}
-			got := r.verifyNoLockIn(ctx, loadResult{
-				live: []liveSession{{ID: userID, User: "user-1.1", Counter: 5, Expires: exp}},
-				dead: []string{deadID},
+			got := r.verifyNoLockIn(ctx, vuser.Result{
+				Live: []vuser.LiveSession{{ID: userID, User: "user-1.1", Counter: 5, Expires: exp}},
+				Dead: []string{deadID},
 			})
 			wantBad := 1
 			if tt.want == "" {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 )
 
 // printer writes the narration. It keeps the first write error, so that
@@ -43,8 +45,8 @@ func (p *printer) stepHeader(instances int) {
 	p.printf(stepHeader, "#", "STEP", fmt.Sprintf("APPLIED BY ALL %d", instances), "IN", "REQUESTS", "FAILED", "LOGOUTS", "LOST", "RESURR")
 }
 
-func (p *printer) stepRow(n int, name, applied string, in time.Duration, t tally) {
-	p.printf(stepRow, n, name, applied, latency(in), thousands(t.Requests), t.Failed, t.Logouts, t.LostWrites, t.Resurrections)
+func (p *printer) stepRow(n int, name, applied string, in time.Duration, t vuser.Result) {
+	p.printf(stepRow, n, name, applied, latency(in), thousands(t.Requests), failed(t), t.Logouts, t.LostWrites, t.Resurrections)
 }
 
 // note prints an indented explanation under a step line.
@@ -56,7 +58,7 @@ func (p *printer) note(format string, args ...any) {
 type summaryRow struct {
 	name       string
 	took       time.Duration
-	t          tally // counts during the step
+	t          vuser.Result // counts during the step
 	maxLatency time.Duration
 }
 
@@ -65,21 +67,26 @@ const (
 	summaryLine   = "  %-12s %6s %9s %8s %6d %7d %5d %6d\n"
 )
 
-func (p *printer) summary(rows []summaryRow, total tally, took time.Duration) {
+func (p *printer) summary(rows []summaryRow, total vuser.Result, took time.Duration) {
 	p.printf("\nSummary: each step's own requests (a login, read, increment, rotation, logout or probe)\n")
 	p.printf(summaryHeader, "STEP", "TIME", "REQUESTS", "SLOWEST", "FAILED", "LOGOUTS", "LOST", "RESURR")
 	var slowest time.Duration
 	for _, r := range rows {
 		p.printf(summaryLine, r.name, seconds(r.took), thousands(r.t.Requests), latency(r.maxLatency),
-			r.t.Failed, r.t.Logouts, r.t.LostWrites, r.t.Resurrections)
+			failed(r.t), r.t.Logouts, r.t.LostWrites, r.t.Resurrections)
 		slowest = max(slowest, r.maxLatency)
 	}
 	p.printf(summaryLine, "total", seconds(took), thousands(total.Requests), latency(slowest),
-		total.Failed, total.Logouts, total.LostWrites, total.Resurrections)
+		failed(total), total.Logouts, total.LostWrites, total.Resurrections)
 	p.printf("\n  users did %s logins, %s reads, %s increments, %s rotations, %s logouts\n  and %s re-reads of ended sessions\n",
 		thousands(total.Logins), thousands(total.Reads), thousands(total.Increments), thousands(total.Rotations),
 		thousands(total.UserLogouts), thousands(total.Probes))
 }
+
+// failed is the FAILED column: requests that failed or were answered with
+// wrong data (a foreign session, a counter ahead of every write, a moved
+// expiry).
+func failed(t vuser.Result) uint64 { return t.Failed + t.Anomalies }
 
 // thousands formats n with comma separators: 12345 -> "12,345".
 func thousands[T ~int | ~int64 | ~uint64](n T) string {

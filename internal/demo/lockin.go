@@ -9,8 +9,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
+
+// maxProblems bounds the problem descriptions the final check keeps.
+const maxProblems = 10
 
 // lockInResult is what the final plain-Redis check found.
 type lockInResult struct {
@@ -38,7 +42,7 @@ func (l *lockInResult) problem(format string, args ...any) {
 // at the default scs prefix, as the application's own Redis session store
 // would after dropping this toolkit: live ones must hold the application's
 // bytes with their original absolute expiry, ended ones must be absent.
-func (r *runner) verifyNoLockIn(ctx context.Context, res loadResult) lockInResult {
+func (r *runner) verifyNoLockIn(ctx context.Context, res vuser.Result) lockInResult {
 	c := r.oprdb
 	l := lockInResult{prefix: redisstore.DefaultPrefix}
 	read := func(id string) ([]byte, time.Time, error) {
@@ -53,14 +57,14 @@ func (r *runner) verifyNoLockIn(ctx context.Context, res loadResult) lockInResul
 		}
 		return data, time.UnixMilli(exp.Milliseconds()), nil
 	}
-	for _, s := range res.live {
+	for _, s := range res.Live {
 		l.users++
 		data, exp, err := read(s.ID)
 		if err != nil {
 			l.problem("%s's session: GET: %v", s.User, err)
 			continue
 		}
-		got, err := decodeSession(data)
+		got, err := vuser.DecodeSession(data)
 		hi := s.Counter
 		if s.Uncertain {
 			hi++
@@ -95,7 +99,7 @@ func (r *runner) verifyNoLockIn(ctx context.Context, res loadResult) lockInResul
 			}
 		}
 	}
-	for _, id := range res.dead {
+	for _, id := range res.Dead {
 		l.dead++
 		_, err := c.Get(ctx, redisstore.DefaultPrefix+id).Bytes()
 		switch {

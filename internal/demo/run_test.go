@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 )
 
 // stepNames returns the steps Run must narrate with fault f, in order.
@@ -163,28 +164,30 @@ func checkWidth(t *testing.T, out string) {
 	}
 }
 
-// TestConcludeFailsOnAnyBrokenPromise: the final check returns
+// TestJudgeFailsOnAnyBrokenPromise: the final check returns
 // ErrInvariant, and prints FAIL with the problems, when any one counter is
 // not zero.
-func TestConcludeFailsOnAnyBrokenPromise(t *testing.T) {
+func TestJudgeFailsOnAnyBrokenPromise(t *testing.T) {
 	tests := []struct {
 		name    string
-		breakIt func(r *runner)
+		breakIt func(r *runner, total *vuser.Result)
 		want    string // in the error; "" for success
 	}{
-		{"all zero", func(*runner) {}, ""},
-		{"failed request", func(r *runner) { r.load.c.problem(&r.load.c.failed, "x failed") }, "1 failed requests"},
-		{"logout", func(r *runner) { r.load.c.problem(&r.load.c.logouts, "x logged out") }, "1 users logged out"},
-		{"lost write", func(r *runner) { r.load.c.problem(&r.load.c.lostWrites, "x lost") }, "1 lost writes"},
-		{"resurrection", func(r *runner) { r.load.c.problem(&r.load.c.resurrections, "x back") }, "1 resurrected sessions"},
-		{"not in Redis", func(r *runner) { r.lockIn.users = 1 }, "1 sessions not in Redis as written"},
+		{"all zero", func(*runner, *vuser.Result) {}, ""},
+		{"failed request", func(_ *runner, t *vuser.Result) { t.Failed = 1 }, "1 failed requests"},
+		{"wrong answer", func(_ *runner, t *vuser.Result) { t.Anomalies = 1 }, "1 failed requests"},
+		{"logout", func(_ *runner, t *vuser.Result) { t.Logouts = 1 }, "1 users logged out"},
+		{"lost write", func(_ *runner, t *vuser.Result) { t.LostWrites = 1 }, "1 lost writes"},
+		{"resurrection", func(_ *runner, t *vuser.Result) { t.Resurrections = 1 }, "1 resurrected sessions"},
+		{"not in Redis", func(r *runner, _ *vuser.Result) { r.lockIn.users = 1 }, "1 sessions not in Redis as written"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			r := &runner{p: &printer{w: &out}, start: time.Now(), load: &load{cancel: func() {}}}
-			tt.breakIt(r)
-			err := r.conclude()
+			r := &runner{p: &printer{w: &out}, start: time.Now()}
+			var total vuser.Result
+			tt.breakIt(r, &total)
+			err := r.judge(total)
 			if tt.want == "" {
 				if err != nil || !strings.Contains(out.String(), "PASS:") {
 					t.Errorf("got %v and output %q, want nil and PASS", err, out.String())

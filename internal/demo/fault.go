@@ -77,7 +77,7 @@ func (r *runner) stepFault(ctx context.Context) error {
 	r.notef("to %s (signals: %s). The control plane records who and why:", rb.Stage, strings.Join(reasons, ", "))
 	r.notef("  guard@%s: %q", rb.Rollback.Instance, rb.Rollback.Reason)
 	r.notef("users saw no error: %s reads fell back to local, the slowest request took %s;",
-		thousands(d.of(mFallbacks, "reason", "error")), latency(r.load.stepMax()))
+		thousands(d.of(mFallbacks, "reason", "error")), latency(r.load.Peak()))
 	r.notef("%s Redis writes failed, so %s sessions wait for repair (served from local meanwhile)",
 		thousands(d.of(mDistFails)+d.of(mAsyncWrites, "result", "error")), thousands(r.unsynced()))
 	return nil

@@ -237,7 +237,7 @@ func (r *runner) stepComplete(ctx context.Context) error {
 
 func (r *runner) stepNoLockIn(ctx context.Context) error {
 	r.beginStep()
-	res := r.load.stop()
+	res := r.load.Stop()
 	r.lockIn = r.verifyNoLockIn(ctx, res)
 	st, err := r.ctl.State(ctx)
 	if err != nil {

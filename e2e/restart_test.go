@@ -1,0 +1,221 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
+	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
+	"github.com/sessionmigrate/sessionmigrate/migrate"
+)
+
+// The rolling-restart scenarios: three sessionapp processes migrate under
+// load while every instance is restarted, one after another, at dual, ramp
+// 50, ramp 100 and complete, as a deploy does. A restarted instance has a
+// fresh local store; the load balancer (a sticky vuser.Pool) re-pins its
+// users to the others while it is down. At complete stickiness is turned
+// off (round robin) and the instances are restarted once more. The users
+// must see no failed request, no logout, no lost write and no resurrection.
+//
+// The load starts at shadow: a session created earlier lives only in the
+// local store of its instance until a backfill copies it, and a restart
+// before that would lose it (TestFullMigration covers the local stage).
+
+func TestRollingRestarts(t *testing.T) {
+	skipShort(t)
+	srv := redistest.StartServer(t)
+	runRestarts(t, restartTopology{sessions: srv.Addr, control: srv.Addr, client: srv.Client(t)})
+}
+
+// TestRollingRestartsSentinel adds a forced sentinel failover at ramp 50:
+// writes the old master took but had not replicated are lost, and reads at
+// ramp 100 find those copies older than local and repair them before the
+// next restart.
+func TestRollingRestartsSentinel(t *testing.T) {
+	skipShort(t)
+	sn := redistest.StartSentinel(t)
+	ctl := redistest.StartServer(t)
+	runRestarts(t, restartTopology{
+		sessions: strings.Join(sn.SentinelAddrs, ","),
+		args:     []string{"--sentinel-master", sn.MasterName},
+		control:  ctl.Addr,
+		client:   sn.Client(t),
+		failover: func(t *testing.T) { failover(t, sn) },
+	})
+}
+
+func TestRollingRestartsCluster(t *testing.T) {
+	skipShort(t)
+	cl := redistest.StartCluster(t)
+	ctl := redistest.StartServer(t)
+	runRestarts(t, restartTopology{
+		sessions: strings.Join(cl.Addrs, ","),
+		args:     []string{"--cluster"},
+		control:  ctl.Addr,
+		client:   cl.Client(t),
+	})
+}
+
+// restartTopology is where the sessions and the control plane live.
+type restartTopology struct {
+	sessions string   // --redis-addr of the sessions' Redis
+	args     []string // its other flags (--sentinel-master, --cluster)
+	control  string   // the control plane's Redis
+	client   redis.UniversalClient
+	failover func(t *testing.T) // at ramp 50, when set
+}
+
+func runRestarts(t *testing.T, topo restartTopology) {
+	insts := startInstances(t, 3, topo.sessions, instanceConfig{ControlRedisAddr: topo.control, RedisArgs: topo.args})
+	op := operator{t: t, addr: topo.control}
+	pool, err := vuser.NewPool(len(insts), vuser.Sticky)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := vuser.NewHTTPApp(cookieName, urls(insts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(app.Close)
+	d := deploy{t: t, insts: insts, pool: pool, app: app, op: op}
+
+	d.change("stage", "shadow")
+	d.load = startLoad(t, insts, vuser.Config{App: app, Balancer: pool})
+	progress(t, d.load, usersPerStep, progressBound)
+
+	d.change("stage", "dual")
+	d.rollingRestart()
+	d.change("ramp", "50")
+	d.rollingRestart()
+	if topo.failover != nil {
+		topo.failover(t)
+		progress(t, d.load, usersPerStep, progressBound)
+		d.resumeIfTripped("sentinel failover over")
+	}
+	d.change("ramp", "100")
+	// Every user reads its session at ramp 100 (routed to Redis): a copy
+	// Redis lost or holds older (the failover) is found and repaired.
+	progress(t, d.load, usersPerStep, progressBound)
+	d.rollingRestart()
+	// --force: complete is gated on a clean fleet diff at ramp 100, which
+	// no job records yet. The stage order was followed.
+	d.change("stage", "complete", "--force")
+	d.rollingRestart()
+	// Stickiness off once every instance serves from Redis alone and none
+	// holds a write Redis lacks.
+	waitStatus(t, insts, applyBound, "no unsynced session", func(st migrate.Status) bool { return st.Unsynced == 0 })
+	if err := pool.SetPolicy(vuser.RoundRobin); err != nil {
+		t.Fatal(err)
+	}
+	progress(t, d.load, usersPerStep, progressBound)
+	d.rollingRestart()
+	progress(t, d.load, usersPerStep, progressBound)
+
+	res := d.load.Stop()
+	checkClean(t, res)
+	t.Logf("requests per instance slot: %v", pool.Served())
+	checkInRedis(t, topo.client, res)
+}
+
+// deploy is the operator of a rolling-restart scenario.
+type deploy struct {
+	t     *testing.T
+	insts []*instance
+	pool  *vuser.Pool
+	app   *vuser.HTTPApp
+	op    operator
+	load  *vuser.Load
+	state ctlState // last state written
+}
+
+// change writes a state with migratectl and waits until every instance
+// applied it and the users made progress.
+func (d *deploy) change(args ...string) {
+	d.t.Helper()
+	d.state = d.op.change(append(args, "--reason", fmt.Sprintf("e2e rolling restarts: %v", args))...)
+	waitApplied(d.t, d.insts, d.state, applyBound)
+	if d.load != nil {
+		progress(d.t, d.load, usersPerStep, progressBound)
+	}
+	d.t.Logf("%v: %s applied by every instance", args, d.state)
+}
+
+// rollingRestart restarts every instance in turn: out of the pool (its
+// requests drain), stopped (it drains what Redis has not taken), started
+// again with a fresh local store, in the pool again once it follows the
+// control plane; the users make progress before the next one.
+func (d *deploy) rollingRestart() {
+	d.t.Helper()
+	for i := range d.insts {
+		ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+		err := d.pool.Down(ctx, i)
+		cancel()
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		// The balancer lets go of its idle connections to the instance,
+		// as a draining load balancer does: a server's graceful shutdown
+		// waits (up to 5 s) for connections that never carried a request.
+		d.app.Close()
+		in := restart(d.t, d.insts, i)
+		if err := d.app.SetTarget(i, in.URL); err != nil {
+			d.t.Fatal(err)
+		}
+		waitApplied(d.t, []*instance{in}, d.state, applyBound)
+		if err := d.pool.Up(i); err != nil {
+			d.t.Fatal(err)
+		}
+		progress(d.t, d.load, usersPerStep/4, progressBound)
+	}
+	d.t.Logf("every instance restarted at %s", d.state)
+}
+
+// resumeIfTripped resumes the migration when a guard tripped (a failover
+// makes Redis refuse writes for a moment).
+func (d *deploy) resumeIfTripped(reason string) {
+	d.t.Helper()
+	for _, in := range d.insts {
+		st, err := in.Status(context.Background())
+		if err != nil {
+			d.t.Fatal(err)
+		}
+		if st.Tripped {
+			d.t.Logf("%s tripped (%s): resuming", in.Name, st.TripReason)
+			d.state = d.op.change("resume", "--reason", reason)
+			waitApplied(d.t, d.insts, d.state, applyBound)
+			return
+		}
+	}
+}
+
+// failover forces a sentinel failover and waits until the sentinel names
+// the old replica as master and it takes writes.
+func failover(t *testing.T, sn *redistest.Sentinel) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: sn.SentinelAddrs[0]})
+	defer sc.Close()
+	if err := sc.Failover(ctx, sn.MasterName).Err(); err != nil {
+		t.Fatalf("SENTINEL FAILOVER: %v", err)
+	}
+	err := poll(20*time.Second, func(ctx context.Context) error {
+		addr, err := sc.GetMasterAddrByName(ctx, sn.MasterName).Result()
+		if err != nil {
+			return err
+		}
+		if got := addr[0] + ":" + addr[1]; got != sn.Replica.Addr {
+			return fmt.Errorf("sentinel names master %s, want the old replica %s", got, sn.Replica.Addr)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sentinel failover: %s is master", sn.Replica.Addr)
+}
