@@ -117,9 +117,9 @@ func (s *Store) setMulti(ctx context.Context, writes []write, idx []int, applied
 	for start := 0; start < len(idx); start += multiChunk {
 		c := &chunk{idx: idx[start:min(start+multiChunk, len(idx))]}
 		c.keys = make([]string, 0, 2*len(c.idx))
-		c.args = make([]any, 0, 3*len(c.idx))
+		c.args = make([]any, 0, 4*len(c.idx))
 		for _, i := range c.idx {
-			c.keys = append(c.keys, writes[i].keys...)
+			c.keys = append(c.keys, writes[i].dataKey, writes[i].sideKey)
 			c.args = append(c.args, writes[i].args...)
 		}
 		chunks = append(chunks, c)
@@ -155,11 +155,11 @@ func (s *Store) setMulti(ctx context.Context, writes []write, idx []int, applied
 func (w write) queue(ctx context.Context, p redis.Pipeliner, eval bool) redis.Cmder {
 	switch {
 	case w.script == nil:
-		return p.Del(ctx, w.keys...)
+		return p.Del(ctx, w.dataKey, w.sideKey)
 	case eval:
-		return w.script.Eval(ctx, p, w.keys, w.args...)
+		return w.script.Eval(ctx, p, []string{w.dataKey, w.sideKey}, w.args...)
 	default:
-		return w.script.EvalSha(ctx, p, w.keys, w.args...)
+		return w.script.EvalSha(ctx, p, []string{w.dataKey, w.sideKey}, w.args...)
 	}
 }
 
