@@ -45,8 +45,9 @@ func (s *Store) SetLatest(ctx context.Context, id string, rec store.Record) (uin
 	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := scriptVersion(s.scripts.setLatest.Run(cctx, s.client, []string{dataKey, sideKey},
-		rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars)))
+	sc := s.scripts.setLatest
+	v, err := scriptVersion(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 4),
+		rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars))))
 	if err != nil {
 		return 0, opError(op, cctx, err)
 	}
@@ -85,7 +86,8 @@ func (s *Store) DeleteLatest(ctx context.Context, id string, version uint64, unt
 	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := scriptVersion(s.scripts.deleteLatest.Run(cctx, s.client, []string{dataKey, sideKey}, version, px, fb))
+	sc := s.scripts.deleteLatest
+	v, err := scriptVersion(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 3), version, px, fb)))
 	if err != nil {
 		return 0, opError(op, cctx, err)
 	}

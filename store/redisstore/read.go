@@ -37,11 +37,13 @@ func (s *Store) Get(ctx context.Context, id string) (store.Record, bool, error) 
 	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	vals, err := s.client.MGet(cctx, dataKey, sideKey).Result()
-	if err != nil {
+	// The command built by hand: MGet would also copy the keys into a
+	// slice of its own.
+	cmd := redis.NewSliceCmd(cctx, "mget", dataKey, sideKey)
+	if err := s.client.Process(cctx, cmd); err != nil {
 		return store.Record{}, false, opError(op, cctx, err)
 	}
-	rec, found, err := decodeRecord(mgetReply(vals), s.opts.Now())
+	rec, found, err := decodeRecord(mgetReply(cmd.Val()), s.opts.Now())
 	if errors.Is(err, errNeedExpiry) {
 		var vals []any
 		if vals, err = s.scripts.get.RunRO(cctx, s.client, []string{dataKey, sideKey}).Slice(); err != nil {

@@ -1,6 +1,11 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts. Every script receives the data key as KEYS[1] and its
 // sidecar as KEYS[2]: both hash to one slot, so the scripts run on any
@@ -239,21 +244,73 @@ return 1
 const getLua = `return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PEXPIRETIME', KEYS[1])}
 `
 
+// script is a Lua script of a Store: its text and SHA1, boxed once, so a
+// command that runs it is one slice built by the caller (EVALSHA, the
+// hash, the key count, the data key and its sidecar, the arguments).
+// redis.Script's helpers would copy keys and arguments into slices of
+// their own on every call.
+type script struct {
+	*redis.Script
+	sha, src any
+}
+
+func newScript(src string) *script {
+	s := redis.NewScript(src)
+	return &script{Script: s, sha: s.Hash(), src: src}
+}
+
+// cmd returns the start of a command running sc on dataKey and sideKey,
+// with room for n arguments to be appended.
+func (sc *script) cmd(dataKey, sideKey string, n int) []any {
+	c := make([]any, 5, 5+n)
+	c[0], c[1], c[2], c[3], c[4] = "evalsha", sc.sha, 2, dataKey, sideKey
+	return c
+}
+
+// processor is a client or a pipeline.
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
+}
+
+// send queues or sends args (built by cmd) through p; with eval set, as
+// EVAL with the script's text instead of EVALSHA.
+func (sc *script) send(ctx context.Context, p processor, args []any, eval bool) *redis.Cmd {
+	if eval {
+		args = slices.Clone(args)
+		args[0], args[1] = "eval", sc.src
+	}
+	c := redis.NewCmd(ctx, args...)
+	c.SetFirstKeyPos(3)   // the data key: cluster clients route by it
+	_ = p.Process(ctx, c) // the error is also c's
+	return c
+}
+
+// run sends args through c, and sends them again as EVAL when the server
+// has lost the script (NOSCRIPT: after a restart, failover or SCRIPT FLUSH).
+func (sc *script) run(ctx context.Context, c processor, args []any) *redis.Cmd {
+	r := sc.send(ctx, c, args, false)
+	if redis.HasErrorPrefix(r.Err(), "NOSCRIPT") {
+		r = sc.send(ctx, c, args, true)
+	}
+	return r
+}
+
 // scripts are the compiled forms of the scripts above, one set per Store so
 // that no state is shared between stores.
 type scripts struct {
-	setVersioned, deleteVersion, set, get, setManyVersioned *redis.Script
-	setLatest, deleteLatest                                 *redis.Script
+	setVersioned, deleteVersion, set, setManyVersioned *script
+	setLatest, deleteLatest                            *script
+	get                                                *redis.Script
 }
 
 func newScripts() scripts {
 	return scripts{
-		setVersioned:     redis.NewScript(setVersionedLua),
-		deleteVersion:    redis.NewScript(deleteVersionLua),
-		set:              redis.NewScript(setLua),
+		setVersioned:     newScript(setVersionedLua),
+		deleteVersion:    newScript(deleteVersionLua),
+		set:              newScript(setLua),
 		get:              redis.NewScript(getLua),
-		setManyVersioned: redis.NewScript(setManyVersionedLua),
-		setLatest:        redis.NewScript(setLatestLua),
-		deleteLatest:     redis.NewScript(deleteLatestLua),
+		setManyVersioned: newScript(setManyVersionedLua),
+		setLatest:        newScript(setLatestLua),
+		deleteLatest:     newScript(deleteLatestLua),
 	}
 }

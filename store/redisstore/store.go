@@ -95,9 +95,18 @@ func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 // reason it must not be sent.
 type write struct {
 	dataKey, sideKey string
-	script           *redis.Script // nil means DEL both keys
-	args             []any
+	script           *script // nil means DEL both keys
+	argv             [4]any  // the script's arguments, after its keys
+	argc             int
 	err              error // the record cannot be stored (expiry out of range)
+}
+
+// args are the script's arguments.
+func (w *write) args() []any { return w.argv[:w.argc] }
+
+// cmd is the command that runs w's script (see script.cmd).
+func (w *write) cmd() []any {
+	return append(w.script.cmd(w.dataKey, w.sideKey, w.argc), w.args()...)
 }
 
 // planSet decides how to carry out Set(id, rec) at now.
@@ -117,24 +126,24 @@ func (s *Store) planSet(id string, rec store.Record, now time.Time) write {
 	case rec.Version == 0 && past:
 	case rec.Version == 0:
 		w.script = s.scripts.set
-		w.args = []any{rec.Data, px, recordSidecar(0, px, s.opts.LegacySidecars)}
+		w.argv, w.argc = [4]any{rec.Data, px, recordSidecar(0, px, s.opts.LegacySidecars)}, 3
 	case past:
 		w.script = s.scripts.setVersioned
-		w.args = []any{"", rec.Version, "", ""}
+		w.argv, w.argc = [4]any{"", rec.Version, "", ""}, 4
 	default:
 		w.script = s.scripts.setVersioned
-		w.args = []any{rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars)}
+		w.argv, w.argc = [4]any{rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars)}, 4
 	}
 	return w
 }
 
 // run carries out w through c, reporting whether it wrote (false when a
 // versioned Set was ignored).
-func (w write) run(ctx context.Context, c redis.UniversalClient) (applied bool, err error) {
+func (w *write) run(ctx context.Context, c redis.UniversalClient) (applied bool, err error) {
 	if w.script == nil {
 		return true, c.Del(ctx, w.dataKey, w.sideKey).Err()
 	}
-	return scriptApplied(w.script.Run(ctx, c, []string{w.dataKey, w.sideKey}, w.args...))
+	return scriptApplied(w.script.run(ctx, c, w.cmd()))
 }
 
 // Delete removes the record under id and its sidecar (version or
@@ -179,7 +188,8 @@ func (s *Store) DeleteVersion(ctx context.Context, id string, version uint64, un
 	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	_, err := scriptApplied(s.scripts.deleteVersion.Run(cctx, s.client, []string{dataKey, sideKey}, version, pxat))
+	sc := s.scripts.deleteVersion
+	_, err := scriptApplied(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 2), version, pxat)))
 	if err != nil {
 		return opError(op, cctx, err)
 	}
