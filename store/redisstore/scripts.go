@@ -104,8 +104,9 @@ end
 
 -- put is a versioned Set: data at version v with the sidecar value side,
 -- both expiring at px. SET ... NX GET claims a missing sidecar and reads an
--- existing one in one call, so a session new to Redis (what a backfill
--- mostly copies) costs two calls, and one already there three.
+-- existing one in one call, so a session new to Redis (what a backfill or
+-- a lazy copy mostly writes) costs two calls, and one already there three
+-- (an equal version included: the contract rewrites it).
 local function put(dk, sk, data, v, side, px)
   local old = redis.call('SET', sk, side, 'PXAT', px, 'NX', 'GET')
   if old then
