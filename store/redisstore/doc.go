@@ -61,7 +61,8 @@
 // lacks the expiry (written by the application's own session library, or
 // by a release before this one) is read again with a read-only script that
 // adds the data key's PEXPIRETIME. A read script for every Get cost six
-// times a GET's server time; MGET costs about 1.2 to 1.5 times (see the
+// times a GET's server time; the MGET's body costs about twice a GET's (two
+// key lookups) and the server's CPU per request about 1.1 times (see the
 // README's benchmarks).
 //
 // Writes that must compare versions (versioned Set, compare-and-delete,
