@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
@@ -158,6 +159,60 @@ func FuzzDecodeVersionReply(f *testing.F) {
 		}
 		if got := strconv.FormatUint(v, 10); got != s {
 			t.Fatalf("reply %q decoded to %d, which is not its canonical form", s, v)
+		}
+	})
+}
+
+// FuzzDecodeRecord: any reply decodes to a record, a miss or an error,
+// never a panic; a record carries the data, the sidecar's version and the
+// expiry the reply gave, and only a reply without one asks for the data
+// key's expiry.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, tc := range sidecarCases {
+		f.Add("data", false, tc.value, false, int64(0), false)
+		f.Add("", false, tc.value, false, int64(4102444800000), true)
+	}
+	f.Add("data", false, "", true, int64(-1), true)
+	f.Add("data", true, "d1:5", false, int64(-2), true)
+	now := time.UnixMilli(1_800_000_000_000)
+	f.Fuzz(func(t *testing.T, data string, dataNil bool, side string, sideNil bool, px int64, expiryRead bool) {
+		r := recordReply{data: data, side: side, pexpiretime: px, expiryRead: expiryRead}
+		if dataNil {
+			r.data = nil
+		}
+		if sideNil {
+			r.side = nil
+		}
+		rec, found, err := decodeRecord(r, now)
+		sc, scErr := decodeSidecar(side)
+		switch {
+		case dataNil:
+			if found || err != nil {
+				t.Fatalf("no data: got (%+v, %v, %v), want a miss", rec, found, err)
+			}
+			return
+		case !sideNil && scErr != nil:
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("sidecar %q: got error %v, want store.ErrCorrupt", side, err)
+			}
+			return
+		case errors.Is(err, errNeedExpiry):
+			if expiryRead || !sideNil && sc.hasExpiry {
+				t.Fatalf("reply %+v: asked for the expiry it has", r)
+			}
+			return
+		case err != nil:
+			t.Fatalf("reply %+v: unexpected error %v", r, err)
+		}
+		var wantVersion uint64
+		if !sideNil && sc.kind == kindRecord {
+			wantVersion = sc.version
+		}
+		if found && (string(rec.Data) != data || rec.Version != wantVersion) {
+			t.Fatalf("reply %+v: got %+v, want data %q version %d", r, rec, data, wantVersion)
+		}
+		if found && !rec.ExpiresAt.IsZero() && !rec.ExpiresAt.After(now) {
+			t.Fatalf("reply %+v: found a record expired at %v", r, rec.ExpiresAt)
 		}
 	})
 }
