@@ -72,8 +72,9 @@ func (s *Store) Err() error { return s.err }
 // it does nothing when a live record with a higher version or a tombstone
 // with an equal or higher version is stored, and otherwise writes the data
 // and its sidecar with the same expiry; a past expiry makes it a
-// compare-and-delete that leaves no tombstone. A damaged sidecar makes a versioned Set fail with
-// an error wrapping [store.ErrCorrupt], leaving both keys as they were.
+// compare-and-delete that leaves no tombstone. A damaged sidecar makes a
+// versioned Set fail with an error wrapping [store.ErrCorrupt], leaving
+// both keys as they were.
 func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 	const op = "set"
 	if err := s.check(ctx, op); err != nil {
