@@ -188,26 +188,14 @@ func (cmp *comparison) throughput(b *testing.B, g int) {
 	per := max(b.N/compareRounds/g, 1)
 	var elapsed [2]time.Duration
 	run := func(op func(int) error) time.Duration {
-		var wg sync.WaitGroup
-		errs := make(chan error, g)
-		start := time.Now()
-		for w := range g {
-			wg.Go(func() {
-				for i := range per {
-					if err := op(w*per + i); err != nil {
-						errs <- err
-						return
-					}
+		return timeWorkers(b, g, func(w int) error {
+			for i := range per {
+				if err := op(w*per + i); err != nil {
+					return err
 				}
-			})
-		}
-		wg.Wait()
-		el := time.Since(start)
-		close(errs)
-		if err := <-errs; err != nil {
-			b.Fatal(err)
-		}
-		return el
+			}
+			return nil
+		})
 	}
 	b.ResetTimer()
 	for round := range compareRounds {
@@ -322,26 +310,34 @@ func (cmp *comparison) copies(b *testing.B, existing bool) {
 // inBatches calls op(first) for every batch of n sessions, inFlight at a
 // time, and returns the time it took.
 func inBatches(b *testing.B, n, batch, inFlight int, op func(first int) error) time.Duration {
-	starts := make(chan int)
-	errs := make(chan error, inFlight)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range inFlight {
-		wg.Go(func() {
-			for first := range starts {
-				if err := op(first); err != nil {
-					errs <- err
-					for range starts { // let the sender finish
-					}
-					return
-				}
-			}
-		})
-	}
+	starts := make(chan int, (n+batch-1)/batch)
 	for first := 0; first < n; first += batch {
 		starts <- first
 	}
 	close(starts)
+	return timeWorkers(b, inFlight, func(int) error {
+		for first := range starts {
+			if err := op(first); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// timeWorkers runs work(0), ..., work(n-1) on n goroutines, fails b with
+// the first error, and returns the time they took.
+func timeWorkers(b *testing.B, n int, work func(w int) error) time.Duration {
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range n {
+		wg.Go(func() {
+			if err := work(w); err != nil {
+				errs <- err
+			}
+		})
+	}
 	wg.Wait()
 	el := time.Since(start)
 	close(errs)
