@@ -171,7 +171,8 @@ func twoSetPipeline(ctx context.Context, b *testing.B, client redis.UniversalCli
 					for i := first; i < min(first+batch, n); i++ {
 						key := "scs:session:s" + strconv.Itoa(i)
 						p.Do(ctx, "SET", key, data, "PXAT", px)
-						p.Do(ctx, "SET", key+":version", "d"+strconv.Itoa(i+1), "PXAT", px)
+						// A value about the sidecar's size (version and expiry).
+						p.Do(ctx, "SET", key+":version", "d"+strconv.Itoa(i+1)+":"+strconv.FormatInt(px, 10), "PXAT", px)
 					}
 					return nil
 				})

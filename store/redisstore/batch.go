@@ -51,7 +51,8 @@ func (s *Store) SetMany(ctx context.Context, entries []store.Entry) (applied []b
 	pending := make([]int, 0, len(entries)) // entries still to send
 	var multi []int                         // versioned writes sent many per script call
 	_, standalone := s.client.(*redis.Client)
-	for i, w := range writes {
+	for i := range writes {
+		w := &writes[i]
 		if w.err != nil {
 			errs[i] = w.err
 			continue
@@ -109,30 +110,35 @@ func (s *Store) setMulti(ctx context.Context, writes []write, idx []int, applied
 	}
 	type chunk struct {
 		idx  []int
-		keys []string
-		args []any
+		args []any // the whole command
 		cmd  *redis.Cmd
 	}
+	sc := s.scripts.setManyVersioned
 	var chunks []*chunk
 	for start := 0; start < len(idx); start += multiChunk {
 		c := &chunk{idx: idx[start:min(start+multiChunk, len(idx))]}
-		c.keys = make([]string, 0, 2*len(c.idx))
-		c.args = make([]any, 0, 3*len(c.idx))
-		for _, i := range c.idx {
-			c.keys = append(c.keys, writes[i].keys...)
-			c.args = append(c.args, writes[i].args...)
+		// EVALSHA sha numkeys, then every entry's two keys, then every
+		// entry's four arguments.
+		n := len(c.idx)
+		c.args = make([]any, 3+6*n)
+		c.args[0], c.args[1], c.args[2] = "evalsha", sc.sha, 2*n
+		keys, args := c.args[3:3+2*n], c.args[3+2*n:]
+		for j, i := range c.idx {
+			w := &writes[i]
+			keys[2*j], keys[2*j+1] = w.dataKey, w.sideKey
+			copy(args[4*j:4*j+4], w.args())
 		}
 		chunks = append(chunks, c)
 	}
 	_, _ = s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, c := range chunks {
-			c.cmd = s.scripts.setManyVersioned.EvalSha(ctx, p, c.keys, c.args...)
+			c.cmd = sc.send(ctx, p, c.args, false)
 		}
 		return nil
 	})
 	for _, c := range chunks {
 		if redis.HasErrorPrefix(c.cmd.Err(), "NOSCRIPT") {
-			c.cmd = s.scripts.setManyVersioned.Eval(ctx, s.client, c.keys, c.args...)
+			c.cmd = sc.send(ctx, s.client, c.args, true)
 		}
 		res, err := c.cmd.Int64Slice()
 		if err == nil && len(res) != len(c.idx) {
@@ -152,19 +158,15 @@ func (s *Store) setMulti(ctx context.Context, writes []write, idx []int, applied
 }
 
 // queue adds w to a pipeline, with EVALSHA, or EVAL when eval is set.
-func (w write) queue(ctx context.Context, p redis.Pipeliner, eval bool) redis.Cmder {
-	switch {
-	case w.script == nil:
-		return p.Del(ctx, w.keys...)
-	case eval:
-		return w.script.Eval(ctx, p, w.keys, w.args...)
-	default:
-		return w.script.EvalSha(ctx, p, w.keys, w.args...)
+func (w *write) queue(ctx context.Context, p redis.Pipeliner, eval bool) redis.Cmder {
+	if w.script == nil {
+		return p.Del(ctx, w.dataKey, w.sideKey)
 	}
+	return w.script.send(ctx, p, w.cmd(), eval)
 }
 
 // result reads the outcome of a command made by queue.
-func (w write) result(cmd redis.Cmder) (applied bool, err error) {
+func (w *write) result(cmd redis.Cmder) (applied bool, err error) {
 	if c, ok := cmd.(*redis.Cmd); ok && w.script != nil {
 		return scriptApplied(c)
 	}

@@ -9,9 +9,10 @@ import (
 )
 
 // TestCorruptSidecar plants every value of sidecarCases beside a record and
-// checks that Get (Go decoder) and the write scripts (Lua decoder) agree:
-// corrupt values are errors wrapping store.ErrCorrupt that change nothing,
-// valid ones are honoured, compared exactly, however large.
+// checks that Get and Scan (Go decoder) and the write scripts (Lua decoder)
+// agree: corrupt values are errors wrapping store.ErrCorrupt that change
+// nothing, valid ones are honoured, versions compared exactly however
+// large, expiries taken from the sidecar when it carries one.
 func TestCorruptSidecar(t *testing.T) {
 	forEachTopology(t, func(t *testing.T, tp topology) {
 		ctx := testContext(t)
@@ -38,12 +39,20 @@ func TestCorruptSidecar(t *testing.T) {
 						t.Fatalf("Get: got (%+v, %v, %v), want an error wrapping store.ErrCorrupt", rec, found, err)
 					}
 				} else {
-					wantVersion := uint64(0)
+					// The version of a record's sidecar; the expiry of a
+					// sidecar that carries one, else the data key's own.
+					want := store.Record{Data: []byte("data"), ExpiresAt: exp.Truncate(time.Millisecond)}
+					wantFound := true
 					if tc.want.kind == kindRecord {
-						wantVersion = tc.want.version
+						want.Version = tc.want.version
+						if tc.want.hasExpiry {
+							want.ExpiresAt = time.UnixMilli(tc.want.pxat)
+							wantFound = want.ExpiresAt.After(time.Now())
+						}
 					}
-					if err != nil || !found || rec.Version != wantVersion {
-						t.Fatalf("Get: got (version %d, %v, %v), want (version %d, true, nil)", rec.Version, found, err, wantVersion)
+					if err != nil || found != wantFound || found && (rec.Version != want.Version || !rec.ExpiresAt.Equal(want.ExpiresAt)) {
+						t.Fatalf("Get: got (version %d, expiry %v, %v, %v), want (version %d, expiry %v, %v, nil)",
+							rec.Version, rec.ExpiresAt, found, err, want.Version, want.ExpiresAt, wantFound)
 					}
 				}
 

@@ -1,7 +1,7 @@
 // Package redisstore is the distributed side of a migration: a session store
 // in Redis (standalone, sentinel or cluster, through go-redis v9) that
-// implements [store.Store], [store.Versioned], [store.Scanner] and
-// [store.BatchSetter].
+// implements [store.Store], [store.Versioned], [store.Scanner],
+// [store.BatchSetter] and [store.LatestWriter].
 //
 // # Key layout: no lock-in
 //
@@ -33,24 +33,47 @@
 // that limits the application to its prefix must also allow the sidecars,
 // for example with the key patterns "~scs:session:*" and "~{*".
 //
-// A sidecar holds "d<version>" beside a record written at that version, with
-// the record's expiry, or "t<version>" for a tombstone, with the tombstone's
-// expiry. An unversioned Set removes it. A sidecar that does not decode is
-// reported as an error wrapping [store.ErrCorrupt], never guessed at.
+// A sidecar is text, readable in redis-cli: "d<version>:<pxat>" beside a
+// record written at version, where pxat is the record's expiry in Unix
+// milliseconds, exactly the data key's own PXAT, and the sidecar key
+// expires with it; or "t<version>" for a tombstone, with the tombstone's
+// expiry on the sidecar key. An unversioned Set writes version 0. A sidecar
+// that does not decode is reported as an error wrapping [store.ErrCorrupt],
+// never guessed at. A sidecar describes this store's last write: if
+// something that ignores sidecars (the application's own session library)
+// rewrites the data key, reads report the sidecar's version and expiry
+// until the sidecar expires.
+//
+// Releases before this one wrote "d<version>" without the expiry. Such
+// sidecars are still read (the expiry comes from the data key, in a second
+// round trip) and ordered against, so an upgrade in the middle of a
+// migration loses nothing. Those releases, however, report a sidecar with
+// an expiry as corrupt: during a rolling upgrade from one with the
+// migration past the local stage, set [Options.LegacySidecars] on the new
+// instances until no old one runs.
 //
 // # Atomicity and round trips
 //
-// Versioned Set, compare-and-delete and DeleteVersion run as Lua scripts
-// (EVALSHA, falling back to EVAL on NOSCRIPT), with the keys passed as
-// KEYS so cluster routing works; versions are compared as decimal strings,
-// exactly, because Lua numbers cannot hold every uint64. Get is one round
-// trip: a read-only script returns data, sidecar and PEXPIRETIME together,
-// so a record is never paired with another write's version. A MULTI/EXEC
-// of GET, GET, PEXPIRETIME would also be atomic and one round trip; on
-// loopback its latency was indistinguishable from the script's, but it
-// costs the client twice the allocations (32 against 16 per call in
-// BenchmarkGet), so the script won. A plain pipeline is not atomic. Delete
-// is one DEL of both keys. SetMany sends a batch of Sets as one pipeline.
+// Get is one round trip that Redis serves natively: MGET of the data key
+// and its sidecar (one slot, so one command on every topology; MGET is
+// atomic, so a record is never paired with another write's version). The
+// sidecar gives the version and the expiry. Only a record whose sidecar
+// lacks the expiry (written by the application's own session library, or
+// by a release before this one) is read again with a read-only script that
+// adds the data key's PEXPIRETIME. A read script for every Get cost six
+// times a GET's server time; the MGET's body costs about twice a GET's (two
+// key lookups) and the server's CPU per request about 1.1 times (see the
+// README's benchmarks).
+//
+// Writes that must compare versions (versioned Set, compare-and-delete,
+// DeleteVersion, SetLatest, DeleteLatest) run as Lua scripts (EVALSHA,
+// falling back to EVAL on NOSCRIPT), with the keys passed as KEYS so
+// cluster routing works; versions are compared as decimal strings, exactly,
+// because Lua numbers cannot hold every uint64. A versioned write claims a
+// missing sidecar and reads an existing one with one SET ... NX GET, so a
+// session new to Redis costs the script two commands. Delete is one DEL of
+// both keys. SetMany sends a batch of Sets as one pipeline, many versioned
+// writes per script call where scripts may touch any key (not a cluster).
 //
 // # Clocks
 //
@@ -74,7 +97,8 @@
 //
 // # Requirements
 //
-// Redis 7.0 or later (PEXPIRETIME, EVALSHA_RO and script flags). The store
+// Redis 7.0 or later (PEXPIRETIME, EVALSHA_RO, SET with NX and GET
+// together). The store
 // accepts any redis.UniversalClient: a *redis.Client (standalone, or
 // sentinel through redis.NewFailoverClient), a *redis.ClusterClient (Scan
 // walks every master) or a *redis.Ring (Scan walks every shard; every

@@ -17,7 +17,7 @@ import (
 func TestNoScript(t *testing.T) {
 	forEachTopology(t, func(t *testing.T, tp topology) {
 		ctx := testContext(t)
-		s, _ := newTestStore(t, tp, Options{})
+		s, c := newTestStore(t, tp, Options{})
 		exp := time.Now().Add(time.Hour)
 		flush := func() {
 			t.Helper()
@@ -60,6 +60,30 @@ func TestNoScript(t *testing.T) {
 				return err
 			}},
 			{"DeleteVersion", func() error { return s.DeleteVersion(ctx, "id", 3, exp) }},
+			// A sidecar without expiry is read again with the get script,
+			// alone (Get) or in a pipeline (Scan).
+			{"Get of a previous release's record", func() error {
+				plantPrevious(t, s, c, "old", "x", "d4", exp)
+				rec, found, err := s.Get(ctx, "old")
+				if err == nil && (!found || rec.Version != 4 || rec.ExpiresAt.UnixMilli() != exp.UnixMilli()) {
+					t.Fatalf("Get: got (%+v, %v), want version 4 expiring at %v", rec, found, exp)
+				}
+				return err
+			}},
+			{"Scan of a previous release's record", func() error {
+				n := 0
+				err := s.Scan(ctx, func(id string, rec store.Record) error {
+					if id == "old" && rec.Version != 4 {
+						t.Fatalf("Scan: got version %d for the previous release's record, want 4", rec.Version)
+					}
+					n++
+					return nil
+				})
+				if err == nil && n != 2 {
+					t.Fatalf("Scan visited %d records, want 2", n)
+				}
+				return err
+			}},
 		}
 		for _, step := range steps {
 			flush()

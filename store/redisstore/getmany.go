@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,20 +13,14 @@ import (
 
 var _ store.BatchGetter = (*Store)(nil)
 
-// GetMany reads every id as Get does, in one pipeline (one round trip on a
-// standalone server, one per master on a cluster), and reports tombstones
-// (see [store.Lookup]). Replies decode through Get's own decoder.
-//
-// Each session is an MGET of its data and sidecar keys (one slot, so one
-// command on every topology, read atomically together) followed in the same
-// pipeline by a PEXPIRETIME of the data key. No script runs: measured with
-// INFO commandstats on a loopback server, this costs Redis 2.1 µs per
-// session, about what a bare MGET of the two keys costs (2.6 µs in the same
-// run), where Get's read script costs 6.8 µs and a script reading 128
-// sessions per call 6.5 µs per session. The price is that the expiry is
-// read by a second command: a write landing between the two can pair a
-// record with the next write's expiry. Callers that act on a difference
-// re-read first (the full diff does); use Get for one atomic read.
+// GetMany reads every id as Get does, in one pipeline of MGETs of each
+// record's data key and sidecar (one round trip on a standalone server, one
+// per master on a cluster; see the package's reads), and reports
+// tombstones (see [store.Lookup]). Records whose sidecar lacks their
+// expiry (written by the session library itself or by a previous release)
+// are read again with the get script, in one more pipeline. Replies decode
+// through Get's own decoder, and each record is read atomically; the batch
+// is not a snapshot.
 //
 // A damaged sidecar fails its own Lookup with an error wrapping
 // [store.ErrCorrupt]; err is non-nil only when Redis could not answer. The
@@ -41,14 +36,12 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]store.Lookup, erro
 	}
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
+	dataKeys, sideKeys := make([]string, len(ids)), make([]string, len(ids))
 	mgets := make([]*redis.SliceCmd, len(ids))
-	exps := make([]*redis.Cmd, len(ids))
 	_, err := s.client.Pipelined(cctx, func(p redis.Pipeliner) error {
 		for i, id := range ids {
-			dataKey := s.opts.Prefix + id
-			mgets[i] = p.MGet(cctx, dataKey, sidecarKey(dataKey))
-			// Do, not PExpireTime: its Duration overflows past 2262.
-			exps[i] = p.Do(cctx, "PEXPIRETIME", dataKey)
+			dataKeys[i], sideKeys[i] = s.recordKeys(id)
+			mgets[i] = p.MGet(cctx, dataKeys[i], sideKeys[i])
 		}
 		return nil
 	})
@@ -57,28 +50,40 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]store.Lookup, erro
 	}
 	now := s.opts.Now()
 	out := make([]store.Lookup, len(ids))
-	for i := range ids {
-		pair := mgets[i].Val()
-		ms, err := exps[i].Int64()
-		if err != nil || len(pair) != 2 {
-			return nil, opError(op, cctx, fmt.Errorf("unexpected reply: %d values for 2 keys, expiry %v", len(pair), err))
+	var again []int // records whose expiry is only on the data key
+	for i, cmd := range mgets {
+		if out[i] = decodeLookup(mgetReply(cmd.Val()), now); errors.Is(out[i].Err, errNeedExpiry) {
+			again = append(again, i)
 		}
-		out[i] = decodeLookup([]any{pair[0], pair[1], ms}, now)
+	}
+	if len(again) == 0 {
+		return out, nil
+	}
+	cmds, err := s.readScripts(cctx, s.client, again, dataKeys, sideKeys)
+	if err != nil {
+		return nil, opError(op, cctx, err)
+	}
+	for j, i := range again {
+		vals, err := cmds[j].Slice()
+		if err != nil {
+			return nil, opError(op, cctx, err)
+		}
+		out[i] = decodeLookup(scriptReply(vals), now)
 	}
 	return out, nil
 }
 
-// decodeLookup turns one session's read (data, sidecar, expiry in Unix ms:
-// the shape of the get script's reply) into a Lookup: the record as Get
-// decodes it (decodeRecord), plus the tombstone the sidecar may hold
+// decodeLookup turns one session's read into a Lookup: the record as Get
+// decodes it (decodeRecord; errNeedExpiry when r lacks an expiry the
+// sidecar does not carry), plus the tombstone the sidecar may hold
 // (decodeSidecar).
-func decodeLookup(vals []any, now time.Time) store.Lookup {
-	rec, found, err := decodeRecord(vals, now)
+func decodeLookup(r recordReply, now time.Time) store.Lookup {
+	rec, found, err := decodeRecord(r, now)
 	if err != nil {
 		return store.Lookup{Err: err}
 	}
 	l := store.Lookup{Record: rec, Found: found}
-	if side, ok := vals[1].(string); ok {
+	if side, ok := r.side.(string); ok {
 		sc, err := decodeSidecar(side)
 		if err != nil {
 			return store.Lookup{Err: err}
@@ -86,8 +91,8 @@ func decodeLookup(vals []any, now time.Time) store.Lookup {
 		if sc.kind == kindTombstone {
 			l.Tombstoned, l.TombstoneVersion = true, sc.version
 		}
-	} else if vals[1] != nil {
-		return store.Lookup{Err: fmt.Errorf("unexpected sidecar reply of type %T", vals[1])}
+	} else if r.side != nil {
+		return store.Lookup{Err: fmt.Errorf("unexpected sidecar reply of type %T", r.side)}
 	}
 	return l
 }

@@ -187,48 +187,49 @@ func TestScanIDs(t *testing.T) {
 	})
 }
 
-// FuzzDecodeLookup feeds the decoder of Redis's replies to a session read
-// (GetMany's per-session triple, and through decodeRecord Get's script
-// reply) arbitrary values: it never panics, and
-// whatever it accepts is consistent.
+// FuzzDecodeLookup feeds the decoder of GetMany's replies arbitrary MGET
+// and script replies: it never panics, and whatever it accepts is what
+// Get's decoder (decodeRecord) says, plus a tombstone only where the
+// sidecar holds one.
 func FuzzDecodeLookup(f *testing.F) {
-	f.Add(true, "data", true, "d5", int64(4102444800000))
-	f.Add(false, "", true, "t9", int64(-2))
-	f.Add(true, "x", true, "t4", int64(-1))
-	f.Add(true, "x", true, "garbage", int64(1))
-	f.Add(true, "x", false, "", int64(0))
+	f.Add(true, "data", true, "d5:4102444800000", false, int64(0))
+	f.Add(false, "", true, "t9", false, int64(0))
+	f.Add(true, "x", true, "t4", true, int64(-1))
+	f.Add(true, "x", true, "d3", true, int64(4102444800000))
+	f.Add(true, "x", true, "garbage", false, int64(1))
+	f.Add(true, "x", false, "", true, int64(-2))
 	now := time.UnixMilli(1_700_000_000_000)
-	f.Fuzz(func(t *testing.T, hasData bool, data string, hasSide bool, side string, ms int64) {
-		vals := []any{nil, nil, ms}
+	f.Fuzz(func(t *testing.T, hasData bool, data string, hasSide bool, side string, script bool, ms int64) {
+		r := recordReply{expiryRead: script}
 		if hasData {
-			vals[0] = data
+			r.data = data
 		}
 		if hasSide {
-			vals[1] = side
+			r.side = side
 		}
-		l := decodeLookup(vals, now)
-		if l.Err != nil {
-			if l.Found || l.Tombstoned {
-				t.Fatalf("decodeLookup(%v): error %v beside a result %+v", vals, l.Err, l)
+		if script {
+			r.pexpiretime = ms
+		}
+		l := decodeLookup(r, now)
+		rec, found, err := decodeRecord(r, now)
+		if err != nil {
+			if l.Err == nil {
+				t.Fatalf("decodeRecord(%+v) failed (%v) but decodeLookup did not: %+v", r, err, l)
 			}
 			return
 		}
-		if l.Found && (!hasData || string(l.Record.Data) != data) {
-			t.Fatalf("decodeLookup(%v): found %q, want the data value", vals, l.Record.Data)
+		if l.Err != nil {
+			// Only a tombstone-only or data-less sidecar may fail here.
+			if found {
+				t.Fatalf("decodeLookup(%+v) failed (%v) on a record decodeRecord reads", r, l.Err)
+			}
+			return
 		}
-		if l.Found && !l.Record.ExpiresAt.IsZero() && !l.Record.ExpiresAt.After(now) {
-			t.Fatalf("decodeLookup(%v): found a record expired at %v", vals, l.Record.ExpiresAt)
+		if l.Found != found || l.Record.Version != rec.Version || string(l.Record.Data) != string(rec.Data) || !l.Record.ExpiresAt.Equal(rec.ExpiresAt) {
+			t.Fatalf("decodeLookup(%+v) = %+v, decodeRecord %+v %v", r, l, rec, found)
 		}
-		if l.Tombstoned && (!hasSide || side[0] != kindTombstone) {
-			t.Fatalf("decodeLookup(%v): tombstone without a tombstone sidecar", vals)
-		}
-		if l.Found && l.Record.Version > 0 && (!hasSide || side[0] != kindRecord) {
-			t.Fatalf("decodeLookup(%v): version without a record sidecar", vals)
-		}
-		// Get's decoder agrees on the record.
-		rec, found, err := decodeRecord(vals, now)
-		if err != nil || found != l.Found || rec.Version != l.Record.Version {
-			t.Fatalf("decodeRecord(%v) = %+v, %v, %v; decodeLookup %+v", vals, rec, found, err, l)
+		if l.Tombstoned && (!hasSide || side == "" || side[0] != kindTombstone) {
+			t.Fatalf("decodeLookup(%+v): a tombstone without a tombstone sidecar", r)
 		}
 	})
 }

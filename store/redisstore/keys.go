@@ -39,6 +39,24 @@ func sidecarKey(dataKey string) string {
 	return "{" + string(tag[:]) + sidecarInfix + dataKey
 }
 
+// recordKeys returns the data key Prefix+id and its sidecar key (see
+// sidecarKey). For a brace-free data key, the usual case, both come from
+// one allocation: the data key is a substring of the sidecar key.
+func (s *Store) recordKeys(id string) (dataKey, sideKey string) {
+	if s.prefixBraces || strings.ContainsAny(id, "{}") {
+		dataKey = s.opts.Prefix + id
+		return dataKey, sidecarKey(dataKey)
+	}
+	var b strings.Builder
+	b.Grow(1 + len(s.opts.Prefix) + len(id) + len(sidecarSuffix))
+	b.WriteByte('{')
+	b.WriteString(s.opts.Prefix)
+	b.WriteString(id)
+	b.WriteString(sidecarSuffix)
+	sideKey = b.String()
+	return sideKey[1 : len(sideKey)-len(sidecarSuffix)], sideKey
+}
+
 // keySlot returns the Redis Cluster hash slot of key: CRC16-XMODEM of its
 // hash tag (the bytes between the first '{' and the first '}' after it, when
 // there are any) or else of the whole key, modulo 16384.

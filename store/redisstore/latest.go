@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -40,11 +41,13 @@ func (s *Store) SetLatest(ctx context.Context, id string, rec store.Record) (uin
 	if !exp.After(now) {
 		return 0, fmt.Errorf("redisstore: %s: %w: expiry not in the future (a delete is DeleteLatest)", op, store.ErrExpiry)
 	}
-	dataKey := s.opts.Prefix + id
+	px := exp.UnixMilli()
+	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := scriptVersion(s.scripts.setLatest.Run(cctx, s.client, []string{dataKey, sidecarKey(dataKey)},
-		rec.Data, strconv.FormatUint(rec.Version, 10), strconv.FormatInt(exp.UnixMilli(), 10)))
+	sc := s.scripts.setLatest
+	v, err := scriptVersion(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 4),
+		rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars))))
 	if err != nil {
 		return 0, opError(op, cctx, err)
 	}
@@ -80,11 +83,11 @@ func (s *Store) DeleteLatest(ctx context.Context, id string, version uint64, unt
 	if !until.IsZero() {
 		px, fb = pxat(until), ""
 	}
-	dataKey := s.opts.Prefix + id
+	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := scriptVersion(s.scripts.deleteLatest.Run(cctx, s.client, []string{dataKey, sidecarKey(dataKey)},
-		strconv.FormatUint(version, 10), px, fb))
+	sc := s.scripts.deleteLatest
+	v, err := scriptVersion(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 3), version, px, fb)))
 	if err != nil {
 		return 0, opError(op, cctx, err)
 	}
@@ -105,11 +108,11 @@ func scriptVersion(cmd *redis.Cmd) (uint64, error) {
 func decodeVersionReply(res any) (uint64, error) {
 	switch r := res.(type) {
 	case string:
-		sc, err := decodeSidecar("d" + r)
-		if err != nil {
-			return 0, fmt.Errorf("script returned version %w", err)
+		v, ok := canonicalUint(r, math.MaxUint64)
+		if !ok {
+			return 0, fmt.Errorf("script returned version %w", corruptSidecar(r))
 		}
-		return sc.version, nil
+		return v, nil
 	case int64:
 		switch r {
 		case resultCorrupt:

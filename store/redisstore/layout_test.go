@@ -27,7 +27,7 @@ func TestEveryKeyHasTTL(t *testing.T) {
 				keys int // keys left behind for this id
 				run  func(id string) error
 			}{
-				{"unversioned", 1, func(id string) error {
+				{"unversioned", 2, func(id string) error {
 					return s.Set(ctx, id, store.Record{Data: []byte("v0"), ExpiresAt: exp})
 				}},
 				{"zero expiry", 2, func(id string) error {
@@ -45,7 +45,7 @@ func TestEveryKeyHasTTL(t *testing.T) {
 				{"tombstone zero until", 1, func(id string) error {
 					return s.DeleteVersion(ctx, id, 5, time.Time{})
 				}},
-				{"unversioned over tombstone", 1, func(id string) error {
+				{"unversioned over tombstone", 2, func(id string) error {
 					if err := s.DeleteVersion(ctx, id, 5, exp); err != nil {
 						return err
 					}

@@ -54,6 +54,16 @@ type Options struct {
 	// means [DefaultScanCount]; negative is invalid.
 	ScanCount int
 
+	// LegacySidecars makes the store write sidecars as releases before
+	// sidecars carried the expiry did ("d<version>"), which those releases
+	// can read: they report a sidecar with an expiry as corrupt. Set it on
+	// every instance while a rolling upgrade from such a release is under
+	// way with the migration past the local stage, and clear it once no
+	// instance runs the old release. Sidecars of both forms are always
+	// read; a record whose sidecar lacks the expiry takes a second round
+	// trip to read (its data key's PEXPIRETIME).
+	LegacySidecars bool
+
 	// Now is the clock that decides whether an expiry has passed and what a
 	// zero expiry becomes. Nil means time.Now. Redis removes keys by its own
 	// clock; this clock only decides what the store writes and hides

@@ -16,8 +16,8 @@ import (
 // Scan calls fn for every live session, as [store.Scanner] specifies. It
 // walks each master (each shard of a Ring, the one server otherwise) with
 // SCAN MATCH Prefix* COUNT ScanCount, never KEYS, and reads each page's
-// records with one pipeline of read-only get scripts, so every record is
-// read atomically with its version and expiry. Keys that vanished or
+// records as Get does, in one pipeline (see readRecords), so every record
+// is read atomically with its version and expiry. Keys that vanished or
 // expired between SCAN and the read are skipped, as are sidecars (they
 // never match the prefix). SCAN may return a key more than once; Scan
 // remembers a 16-byte digest of every id it has visited so fn still sees
@@ -154,51 +154,20 @@ func (sc *scanner) page(ctx context.Context, node redis.Cmdable, cursor uint64) 
 	if len(keys) == 0 {
 		return nil, next, nil, nil
 	}
-	cmds, err := s.readPage(cctx, node, keys)
+	read, err := s.readRecords(cctx, node, keys, s.opts.Now())
 	if err != nil {
 		return nil, 0, nil, opError("scan", cctx, err)
 	}
-	now := s.opts.Now()
 	recs = make([]*store.Record, len(keys))
-	for i, cmd := range cmds {
-		vals, err := cmd.Slice()
-		if err != nil {
-			return nil, 0, nil, opError("scan", cctx, err)
-		}
-		rec, found, err := decodeRecord(vals, now)
-		if err != nil {
+	for i := range read {
+		if err := read[i].err; err != nil {
 			return nil, 0, nil, fmt.Errorf("redisstore: scan: %w", err)
 		}
-		if found {
-			recs[i] = &rec
+		if read[i].found {
+			recs[i] = &read[i].rec
 		}
 	}
 	return keys, next, recs, nil
-}
-
-// readPage runs the get script for every key in one pipeline. A pipeline
-// cannot fall back from EVALSHA to EVAL per command, so when the node has
-// lost its script cache (NOSCRIPT) the script is loaded and the page read
-// once more.
-func (s *Store) readPage(ctx context.Context, node redis.Cmdable, keys []string) ([]*redis.Cmd, error) {
-	for attempt := 0; ; attempt++ {
-		cmds := make([]*redis.Cmd, len(keys))
-		_, err := node.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for i, key := range keys {
-				cmds[i] = s.scripts.get.EvalShaRO(ctx, p, []string{key, sidecarKey(key)})
-			}
-			return nil
-		})
-		if err == nil {
-			return cmds, nil
-		}
-		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-			return nil, err
-		}
-		if err := s.scripts.get.Load(ctx, node).Err(); err != nil {
-			return nil, err
-		}
-	}
 }
 
 // globEscape escapes the characters SCAN's MATCH treats specially, so the

@@ -1,6 +1,11 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"context"
+	"slices"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // The Lua scripts. Every script receives the data key as KEYS[1] and its
 // sidecar as KEYS[2]: both hash to one slot, so the scripts run on any
@@ -18,9 +23,11 @@ import "github.com/redis/go-redis/v9"
 // Versions stay strings: Lua numbers are float64 and would round versions
 // above 2^53, so cmpver compares canonical decimals by length, then byte by
 // byte (string.byte, not '<', which follows the server's collation locale).
-// sidecar mirrors decodeSidecar in sidecar.go exactly; it returns 'x' for a
-// value that does not decode.
+// parse mirrors decodeSidecar in sidecar.go exactly (TestSidecarParsersAgree
+// holds them to it); it returns 'x' for a value that does not decode.
 const luaPrelude = `
+local U64, I64 = '18446744073709551615', '9223372036854775807'
+
 local function cmpver(a, b)
   if #a ~= #b then
     if #a < #b then return -1 end
@@ -36,15 +43,28 @@ local function cmpver(a, b)
   return 0
 end
 
+-- canon reports whether the digits n are a canonical decimal of at most max.
+local function canon(n, max)
+  if #n > 1 and string.byte(n, 1) == 48 then return false end
+  return #n < #max or (#n == #max and cmpver(n, max) <= 0)
+end
+
+-- parse decodes a sidecar value: kind, version and, for a record that
+-- carries it, expiry; or 'x'.
+local function parse(v)
+  local kind, n, px = string.match(v, '^([dt])([0-9]+)$')
+  if not kind then
+    kind, n, px = string.match(v, '^(d)([0-9]+):([0-9]+)$')
+    if not kind or not canon(px, I64) then return 'x' end
+  end
+  if not canon(n, U64) then return 'x' end
+  return kind, n, px
+end
+
 local function sidecar(key)
   local v = redis.call('GET', key)
   if not v then return nil end
-  local kind, n = string.match(v, '^([dt])([0-9]+)$')
-  if not kind or (#n > 1 and string.byte(n, 1) == 48) or #n > 20 or
-     (#n == 20 and cmpver(n, '18446744073709551615') > 0) then
-    return 'x'
-  end
-  return kind, n
+  return parse(v)
 end
 
 -- above returns the version a latest write at v stores: v, unless the
@@ -53,7 +73,7 @@ end
 -- exhausted (the sidecar holds 2^64-1).
 local function above(kind, ver, v)
   if not kind or cmpver(ver, v) < 0 then return v end
-  if ver == '18446744073709551615' then return nil end
+  if ver == U64 then return nil end
   local out, carry = {}, 1
   for i = #ver, 1, -1 do
     local d = string.byte(ver, i) - 48 + carry
@@ -68,8 +88,9 @@ end
 
 -- blocked reports whether a write at version v must not replace what is
 -- stored: a tombstone at v or above (a delete wins a tie), or a live record
--- above v. tieBlocks is false for DeleteVersion, which replaces a tombstone
--- at its own version.
+-- above v (EXISTS only then: a record's sidecar can outlive a data key that
+-- something else deleted). tieBlocks is false for DeleteVersion, which
+-- replaces a tombstone at its own version.
 local function blocked(kind, ver, v, tieBlocks, dataKey)
   if kind == 't' then
     local c = cmpver(ver, v)
@@ -79,6 +100,33 @@ local function blocked(kind, ver, v, tieBlocks, dataKey)
     return redis.call('EXISTS', dataKey) == 1
   end
   return false
+end
+
+-- put is a versioned Set: data at version v with the sidecar value side,
+-- both expiring at px. SET ... NX GET claims a missing sidecar and reads an
+-- existing one in one call, so a session new to Redis (what a backfill or
+-- a lazy copy mostly writes) costs two calls, and one already there three
+-- (an equal version included: the contract rewrites it).
+local function put(dk, sk, data, v, side, px)
+  local old = redis.call('SET', sk, side, 'PXAT', px, 'NX', 'GET')
+  if old then
+    local kind, ver = parse(old)
+    if kind == 'x' then return -1 end
+    if blocked(kind, ver, v, true, dk) then return 0 end
+    redis.call('SET', sk, side, 'PXAT', px)
+  end
+  redis.call('SET', dk, data, 'PXAT', px)
+  return 1
+end
+
+-- cdel is a versioned Set whose expiry has passed: a compare-and-delete
+-- that leaves no tombstone.
+local function cdel(dk, sk, v)
+  local kind, ver = sidecar(sk)
+  if kind == 'x' then return -1 end
+  if blocked(kind, ver, v, true, dk) then return 0 end
+  redis.call('DEL', dk, sk)
+  return 1
 end
 `
 
@@ -90,41 +138,26 @@ const (
 )
 
 // setVersionedLua is a versioned Set. ARGV: data, version, expiry in Unix
-// ms or "" for a past expiry (compare-and-delete, leaving no tombstone).
+// ms or "" for a past expiry (compare-and-delete, leaving no tombstone),
+// the sidecar value for version and expiry (ignored for "").
 const setVersionedLua = luaPrelude + `
-local kind, ver = sidecar(KEYS[2])
-if kind == 'x' then return -1 end
-if blocked(kind, ver, ARGV[2], true, KEYS[1]) then return 0 end
-if ARGV[3] == '' then
-  redis.call('DEL', KEYS[1], KEYS[2])
-else
-  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
-  redis.call('SET', KEYS[2], 'd' .. ARGV[2], 'PXAT', ARGV[3])
-end
-return 1
+if ARGV[3] == '' then return cdel(KEYS[1], KEYS[2], ARGV[2]) end
+return put(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[4], ARGV[3])
 `
 
 // setManyVersionedLua is setVersionedLua over many entries in one call:
-// KEYS are data/sidecar pairs, ARGV data/version/expiry triples, and it
-// returns one result per entry. Its keys span slots, so it only runs where
-// scripts may touch any key (not on a cluster); SetMany decides.
+// KEYS are data/sidecar pairs, ARGV data/version/expiry/sidecar
+// quadruples, and it returns one result per entry. Its keys span slots, so
+// it only runs where scripts may touch any key (not on a cluster); SetMany
+// decides.
 const setManyVersionedLua = luaPrelude + `
 local res = {}
 for i = 1, #KEYS / 2 do
-  local dk, sk = KEYS[2 * i - 1], KEYS[2 * i]
-  local data, v, px = ARGV[3 * i - 2], ARGV[3 * i - 1], ARGV[3 * i]
-  local kind, ver = sidecar(sk)
-  if kind == 'x' then
-    res[i] = -1
-  elseif blocked(kind, ver, v, true, dk) then
-    res[i] = 0
-  elseif px == '' then
-    redis.call('DEL', dk, sk)
-    res[i] = 1
+  local dk, sk, j = KEYS[2 * i - 1], KEYS[2 * i], 4 * i
+  if ARGV[j - 1] == '' then
+    res[i] = cdel(dk, sk, ARGV[j - 2])
   else
-    redis.call('SET', dk, data, 'PXAT', px)
-    redis.call('SET', sk, 'd' .. v, 'PXAT', px)
-    res[i] = 1
+    res[i] = put(dk, sk, ARGV[j - 3], ARGV[j - 2], ARGV[j], ARGV[j - 1])
   end
 end
 return res
@@ -148,14 +181,20 @@ return 1
 // setLatestLua is SetLatest: the record is stored above whatever version
 // the sidecar holds, and the script returns the version it stored (a
 // decimal string). ARGV: data, version, expiry in Unix ms (in the future:
-// the Go side refuses anything else).
+// the Go side refuses anything else), the sidecar value for version and
+// expiry. When a higher version is stored, the sidecar written is that
+// value with the version replaced.
 const setLatestLua = luaPrelude + `
-local kind, ver = sidecar(KEYS[2])
-if kind == 'x' then return -1 end
-local v = above(kind, ver, ARGV[2])
-if not v then return -2 end
+local old = redis.call('SET', KEYS[2], ARGV[4], 'PXAT', ARGV[3], 'NX', 'GET')
+local v = ARGV[2]
+if old then
+  local kind, ver = parse(old)
+  if kind == 'x' then return -1 end
+  v = above(kind, ver, v)
+  if not v then return -2 end
+  redis.call('SET', KEYS[2], 'd' .. v .. string.sub(ARGV[4], #ARGV[2] + 2), 'PXAT', ARGV[3])
+end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
-redis.call('SET', KEYS[2], 'd' .. v, 'PXAT', ARGV[3])
 return v
 `
 
@@ -163,7 +202,8 @@ return v
 // sidecar holds; it returns the version (a decimal string). ARGV: version,
 // tombstone expiry in Unix ms, "auto" for the deleted record's own expiry,
 // or "" for no tombstone; then the fallback expiry for "auto" when no record
-// is stored ("" for none).
+// is stored ("" for none). The record's own expiry is read from the data
+// key, not the sidecar: the data key is the truth, whoever wrote it.
 const deleteLatestLua = luaPrelude + `
 local kind, ver = sidecar(KEYS[2])
 if kind == 'x' then return -1 end
@@ -187,38 +227,91 @@ return v
 `
 
 // setLua is an unversioned Set with a future expiry: it overwrites
-// unconditionally and clears the sidecar, so the stored version is 0.
-// ARGV: data, expiry in Unix ms.
+// unconditionally, a tombstone included, and stores version 0. ARGV: data,
+// expiry in Unix ms, the sidecar value for version 0 and that expiry.
 const setLua = `
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
-redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[2], ARGV[3], 'PXAT', ARGV[2])
 return 1
 `
 
-// getLua reads a record atomically: data, sidecar and the data key's
-// absolute expiry in Unix ms (-2 if the key is gone, -1 if it has no
-// expiry). Store.Get runs it with EVALSHA_RO, so it may run on replicas
-// too. It has no "#!lua flags=no-writes" line: EVAL_RO needs none, and
-// embedded Redis implementations used for demos and fast tests (miniredis)
-// cannot parse one.
+// getLua reads a record atomically with its data key's absolute expiry in
+// Unix ms (-2 if the key is gone, -1 if it has no expiry): data, sidecar,
+// PEXPIRETIME. It is the fallback read, only for records whose sidecar does
+// not carry the expiry (see readRecords). It runs with EVALSHA_RO, so it
+// may run on replicas too. It has no "#!lua flags=no-writes" line: EVAL_RO
+// needs none, and embedded Redis implementations used for demos and fast
+// tests (miniredis) cannot parse one.
 const getLua = `return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('PEXPIRETIME', KEYS[1])}
 `
+
+// script is a Lua script of a Store: its text and SHA1, boxed once, so a
+// command that runs it is one slice built by the caller (EVALSHA, the
+// hash, the key count, the data key and its sidecar, the arguments).
+// redis.Script's helpers would copy keys and arguments into slices of
+// their own on every call.
+type script struct {
+	*redis.Script
+	sha, src any
+}
+
+func newScript(src string) *script {
+	s := redis.NewScript(src)
+	return &script{Script: s, sha: s.Hash(), src: src}
+}
+
+// cmd returns the start of a command running sc on dataKey and sideKey,
+// with room for n arguments to be appended.
+func (sc *script) cmd(dataKey, sideKey string, n int) []any {
+	c := make([]any, 5, 5+n)
+	c[0], c[1], c[2], c[3], c[4] = "evalsha", sc.sha, 2, dataKey, sideKey
+	return c
+}
+
+// processor is a client or a pipeline.
+type processor interface {
+	Process(ctx context.Context, cmd redis.Cmder) error
+}
+
+// send queues or sends args (built by cmd) through p; with eval set, as
+// EVAL with the script's text instead of EVALSHA.
+func (sc *script) send(ctx context.Context, p processor, args []any, eval bool) *redis.Cmd {
+	if eval {
+		args = slices.Clone(args)
+		args[0], args[1] = "eval", sc.src
+	}
+	c := redis.NewCmd(ctx, args...)
+	c.SetFirstKeyPos(3)   // the data key: cluster clients route by it
+	_ = p.Process(ctx, c) // the error is also c's
+	return c
+}
+
+// run sends args through c, and sends them again as EVAL when the server
+// has lost the script (NOSCRIPT: after a restart, failover or SCRIPT FLUSH).
+func (sc *script) run(ctx context.Context, c processor, args []any) *redis.Cmd {
+	r := sc.send(ctx, c, args, false)
+	if redis.HasErrorPrefix(r.Err(), "NOSCRIPT") {
+		r = sc.send(ctx, c, args, true)
+	}
+	return r
+}
 
 // scripts are the compiled forms of the scripts above, one set per Store so
 // that no state is shared between stores.
 type scripts struct {
-	setVersioned, deleteVersion, set, get, setManyVersioned *redis.Script
-	setLatest, deleteLatest                                 *redis.Script
+	setVersioned, deleteVersion, set, setManyVersioned *script
+	setLatest, deleteLatest                            *script
+	get                                                *redis.Script
 }
 
 func newScripts() scripts {
 	return scripts{
-		setVersioned:     redis.NewScript(setVersionedLua),
-		deleteVersion:    redis.NewScript(deleteVersionLua),
-		set:              redis.NewScript(setLua),
+		setVersioned:     newScript(setVersionedLua),
+		deleteVersion:    newScript(deleteVersionLua),
+		set:              newScript(setLua),
 		get:              redis.NewScript(getLua),
-		setManyVersioned: redis.NewScript(setManyVersionedLua),
-		setLatest:        redis.NewScript(setLatestLua),
-		deleteLatest:     redis.NewScript(deleteLatestLua),
+		setManyVersioned: newScript(setManyVersionedLua),
+		setLatest:        newScript(setLatestLua),
+		deleteLatest:     newScript(deleteLatestLua),
 	}
 }

@@ -2,9 +2,11 @@ package redisstore
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store"
 )
@@ -16,12 +18,20 @@ var sidecarCases = []struct {
 	want    sidecar
 	corrupt bool
 }{
-	{value: "d1", want: sidecar{kindRecord, 1}},
-	{value: "t1", want: sidecar{kindTombstone, 1}},
-	{value: "d0", want: sidecar{kindRecord, 0}},
-	{value: "t0", want: sidecar{kindTombstone, 0}},
-	{value: "d9007199254740993", want: sidecar{kindRecord, 1<<53 + 1}},
-	{value: "d18446744073709551615", want: sidecar{kindRecord, ^uint64(0)}},
+	// The previous release's forms, still read.
+	{value: "d1", want: sidecar{kind: kindRecord, version: 1}},
+	{value: "t1", want: sidecar{kind: kindTombstone, version: 1}},
+	{value: "d0", want: sidecar{kind: kindRecord}},
+	{value: "t0", want: sidecar{kind: kindTombstone}},
+	{value: "d9007199254740993", want: sidecar{kind: kindRecord, version: 1<<53 + 1}},
+	{value: "d18446744073709551615", want: sidecar{kind: kindRecord, version: ^uint64(0)}},
+	// Records with their expiry. Expiries in the past decode: Get hides them.
+	{value: "d1:4102444800000", want: sidecar{kind: kindRecord, version: 1, pxat: 4102444800000, hasExpiry: true}},
+	{value: "d0:4102444800000", want: sidecar{kind: kindRecord, pxat: 4102444800000, hasExpiry: true}},
+	{value: "d1833123456789012345:4102444800123", want: sidecar{kind: kindRecord, version: 1833123456789012345, pxat: 4102444800123, hasExpiry: true}},
+	{value: "d18446744073709551615:9223372036854775807", want: sidecar{kind: kindRecord, version: ^uint64(0), pxat: math.MaxInt64, hasExpiry: true}},
+	{value: "d7:0", want: sidecar{kind: kindRecord, version: 7, hasExpiry: true}},
+	{value: "d7:1", want: sidecar{kind: kindRecord, version: 7, pxat: 1, hasExpiry: true}},
 	{value: "", corrupt: true},
 	{value: "d", corrupt: true},
 	{value: "t", corrupt: true},
@@ -45,6 +55,27 @@ var sidecarCases = []struct {
 	{value: "d99999999999999999999", corrupt: true},
 	{value: "d100000000000000000000", corrupt: true},
 	{value: "dt1", corrupt: true},
+	{value: "d1:", corrupt: true},
+	{value: "d:5", corrupt: true},
+	{value: ":5", corrupt: true},
+	{value: "d1:05", corrupt: true},
+	{value: "d1:00", corrupt: true},
+	{value: "d01:5", corrupt: true},
+	{value: "d1:+5", corrupt: true},
+	{value: "d1:-5", corrupt: true},
+	{value: "d1: 5", corrupt: true},
+	{value: "d1:5 ", corrupt: true},
+	{value: "d1 :5", corrupt: true},
+	{value: "d1::5", corrupt: true},
+	{value: "d1:5:6", corrupt: true},
+	{value: "d1:5\x00", corrupt: true},
+	{value: "d1;5", corrupt: true},
+	{value: "d1:9223372036854775808", corrupt: true},
+	{value: "d1:18446744073709551615", corrupt: true},
+	{value: "d1:99999999999999999999", corrupt: true},
+	{value: "d18446744073709551616:5", corrupt: true},
+	{value: "t1:5", corrupt: true}, // a tombstone's expiry is its key's own
+	{value: "t1:", corrupt: true},
 }
 
 func TestDecodeSidecar(t *testing.T) {
@@ -95,6 +126,9 @@ func FuzzDecodeSidecar(f *testing.F) {
 		if sc.kind != kindRecord && sc.kind != kindTombstone {
 			t.Fatalf("decodeSidecar(%q): got kind %q, want 'd' or 't'", v, sc.kind)
 		}
+		if sc.hasExpiry && (sc.kind != kindRecord || sc.pxat < 0) || !sc.hasExpiry && sc.pxat != 0 {
+			t.Fatalf("decodeSidecar(%q): got %+v, want an expiry >= 0 on records only", v, sc)
+		}
 		// Only the canonical encoding decodes, so decoding is injective.
 		if enc := string(appendSidecar(nil, sc)); enc != v {
 			t.Fatalf("decodeSidecar(%q) = %+v, which encodes as %q: want the input back", v, sc, enc)
@@ -125,6 +159,60 @@ func FuzzDecodeVersionReply(f *testing.F) {
 		}
 		if got := strconv.FormatUint(v, 10); got != s {
 			t.Fatalf("reply %q decoded to %d, which is not its canonical form", s, v)
+		}
+	})
+}
+
+// FuzzDecodeRecord: any reply decodes to a record, a miss or an error,
+// never a panic; a record carries the data, the sidecar's version and the
+// expiry the reply gave, and only a reply without one asks for the data
+// key's expiry.
+func FuzzDecodeRecord(f *testing.F) {
+	for _, tc := range sidecarCases {
+		f.Add("data", false, tc.value, false, int64(0), false)
+		f.Add("", false, tc.value, false, int64(4102444800000), true)
+	}
+	f.Add("data", false, "", true, int64(-1), true)
+	f.Add("data", true, "d1:5", false, int64(-2), true)
+	now := time.UnixMilli(1_800_000_000_000)
+	f.Fuzz(func(t *testing.T, data string, dataNil bool, side string, sideNil bool, px int64, expiryRead bool) {
+		r := recordReply{data: data, side: side, pexpiretime: px, expiryRead: expiryRead}
+		if dataNil {
+			r.data = nil
+		}
+		if sideNil {
+			r.side = nil
+		}
+		rec, found, err := decodeRecord(r, now)
+		sc, scErr := decodeSidecar(side)
+		switch {
+		case dataNil:
+			if found || err != nil {
+				t.Fatalf("no data: got (%+v, %v, %v), want a miss", rec, found, err)
+			}
+			return
+		case !sideNil && scErr != nil:
+			if !errors.Is(err, store.ErrCorrupt) {
+				t.Fatalf("sidecar %q: got error %v, want store.ErrCorrupt", side, err)
+			}
+			return
+		case errors.Is(err, errNeedExpiry):
+			if expiryRead || !sideNil && sc.hasExpiry {
+				t.Fatalf("reply %+v: asked for the expiry it has", r)
+			}
+			return
+		case err != nil:
+			t.Fatalf("reply %+v: unexpected error %v", r, err)
+		}
+		var wantVersion uint64
+		if !sideNil && sc.kind == kindRecord {
+			wantVersion = sc.version
+		}
+		if found && (string(rec.Data) != data || rec.Version != wantVersion) {
+			t.Fatalf("reply %+v: got %+v, want data %q version %d", r, rec, data, wantVersion)
+		}
+		if found && !rec.ExpiresAt.IsZero() && !rec.ExpiresAt.After(now) {
+			t.Fatalf("reply %+v: found a record expired at %v", r, rec.ExpiresAt)
 		}
 	})
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,6 +22,9 @@ type Store struct {
 	opts    Options // defaults applied
 	err     error   // set by New on invalid input; returned by every operation
 	scripts scripts
+	// prefixBraces: every data key has a brace, so every sidecar key takes
+	// the slot-tag form (see recordKeys).
+	prefixBraces bool
 }
 
 var (
@@ -46,6 +49,7 @@ var (
 // [Options.Timeout] is.
 func New(client redis.UniversalClient, opts Options) *Store {
 	s := &Store{client: client, opts: opts.withDefaults(), scripts: newScripts()}
+	s.prefixBraces = strings.ContainsAny(s.opts.Prefix, "{}")
 	s.err = opts.Validate()
 	if s.err == nil && client == nil {
 		s.err = errors.New("redisstore: nil client")
@@ -57,45 +61,20 @@ func New(client redis.UniversalClient, opts Options) *Store {
 // invalid input, or nil for a usable Store.
 func (s *Store) Err() error { return s.err }
 
-// Get returns the live record stored under id, in one round trip (a
-// read-only Lua script). The record's Version is the stored version (0 for
-// an unversioned record) and its ExpiresAt is the key's own expiry, exact to
-// the millisecond; a key without expiry, which this store never writes,
-// has a zero ExpiresAt. A record whose expiry has passed by the store's
-// clock is a miss even if Redis still holds it. A damaged sidecar is an
-// error wrapping [store.ErrCorrupt].
-func (s *Store) Get(ctx context.Context, id string) (store.Record, bool, error) {
-	const op = "get"
-	if err := s.check(ctx, op); err != nil {
-		return store.Record{}, false, err
-	}
-	dataKey := s.opts.Prefix + id
-	cctx, cancel := s.bound(ctx)
-	defer cancel()
-	vals, err := s.scripts.get.RunRO(cctx, s.client, []string{dataKey, sidecarKey(dataKey)}).Slice()
-	if err != nil {
-		return store.Record{}, false, opError(op, cctx, err)
-	}
-	rec, found, err := decodeRecord(vals, s.opts.Now())
-	if err != nil {
-		return store.Record{}, false, fmt.Errorf("redisstore: %s: %w", op, err)
-	}
-	return rec, found, nil
-}
-
 // Set stores rec under id: the data raw at Prefix+id with a PXAT expiry of
 // rec.ExpiresAt truncated to the millisecond (a zero ExpiresAt means MaxTTL
 // from now). An expiry not after now deletes the record and its sidecar
 // instead of writing anything.
 //
-// With Version 0, Set overwrites unconditionally and removes the sidecar,
-// so the stored version becomes 0 and any tombstone is gone. With a nonzero
-// Version, Set is an atomic compare-and-set in a Lua script: it does
-// nothing when a live record with a higher version or a tombstone with an
-// equal or higher version is stored, and otherwise writes the data and a
-// sidecar with the same expiry; a past expiry makes it a compare-and-delete
-// that leaves no tombstone. A damaged sidecar makes a versioned Set fail with
-// an error wrapping [store.ErrCorrupt], leaving both keys as they were.
+// With Version 0, Set overwrites unconditionally, a tombstone included,
+// and writes the sidecar of version 0, so the stored version becomes 0.
+// With a nonzero Version, Set is an atomic compare-and-set in a Lua script:
+// it does nothing when a live record with a higher version or a tombstone
+// with an equal or higher version is stored, and otherwise writes the data
+// and its sidecar with the same expiry; a past expiry makes it a
+// compare-and-delete that leaves no tombstone. A damaged sidecar makes a
+// versioned Set fail with an error wrapping [store.ErrCorrupt], leaving
+// both keys as they were.
 func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 	const op = "set"
 	if err := s.check(ctx, op); err != nil {
@@ -116,10 +95,19 @@ func (s *Store) Set(ctx context.Context, id string, rec store.Record) error {
 // write is a planned Set: the one command that carries it out, or the
 // reason it must not be sent.
 type write struct {
-	keys   []string      // data key, sidecar key
-	script *redis.Script // nil means DEL keys
-	args   []any
-	err    error // the record cannot be stored (expiry out of range)
+	dataKey, sideKey string
+	script           *script // nil means DEL both keys
+	argv             [4]any  // the script's arguments, after its keys
+	argc             int
+	err              error // the record cannot be stored (expiry out of range)
+}
+
+// args are the script's arguments.
+func (w *write) args() []any { return w.argv[:w.argc] }
+
+// cmd is the command that runs w's script (see script.cmd).
+func (w *write) cmd() []any {
+	return append(w.script.cmd(w.dataKey, w.sideKey, w.argc), w.args()...)
 }
 
 // planSet decides how to carry out Set(id, rec) at now.
@@ -133,30 +121,30 @@ func (s *Store) planSet(id string, rec store.Record, now time.Time) write {
 	}
 	exp = exp.Truncate(time.Millisecond)
 	past := !exp.After(now)
-	dataKey := s.opts.Prefix + id
-	w := write{keys: []string{dataKey, sidecarKey(dataKey)}}
-	switch {
+	w := write{}
+	w.dataKey, w.sideKey = s.recordKeys(id)
+	switch px := exp.UnixMilli(); {
 	case rec.Version == 0 && past:
 	case rec.Version == 0:
 		w.script = s.scripts.set
-		w.args = []any{rec.Data, exp.UnixMilli()}
+		w.argv, w.argc = [4]any{rec.Data, px, recordSidecar(0, px, s.opts.LegacySidecars)}, 3
 	case past:
 		w.script = s.scripts.setVersioned
-		w.args = []any{"", strconv.FormatUint(rec.Version, 10), ""}
+		w.argv, w.argc = [4]any{"", rec.Version, "", ""}, 4
 	default:
 		w.script = s.scripts.setVersioned
-		w.args = []any{rec.Data, strconv.FormatUint(rec.Version, 10), strconv.FormatInt(exp.UnixMilli(), 10)}
+		w.argv, w.argc = [4]any{rec.Data, rec.Version, px, recordSidecar(rec.Version, px, s.opts.LegacySidecars)}, 4
 	}
 	return w
 }
 
 // run carries out w through c, reporting whether it wrote (false when a
 // versioned Set was ignored).
-func (w write) run(ctx context.Context, c redis.UniversalClient) (applied bool, err error) {
+func (w *write) run(ctx context.Context, c redis.UniversalClient) (applied bool, err error) {
 	if w.script == nil {
-		return true, c.Del(ctx, w.keys...).Err()
+		return true, c.Del(ctx, w.dataKey, w.sideKey).Err()
 	}
-	return scriptApplied(w.script.Run(ctx, c, w.keys, w.args...))
+	return scriptApplied(w.script.run(ctx, c, w.cmd()))
 }
 
 // Delete removes the record under id and its sidecar (version or
@@ -166,10 +154,10 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err := s.check(ctx, op); err != nil {
 		return err
 	}
-	dataKey := s.opts.Prefix + id
+	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	if err := s.client.Del(cctx, dataKey, sidecarKey(dataKey)).Err(); err != nil {
+	if err := s.client.Del(cctx, dataKey, sideKey).Err(); err != nil {
 		return opError(op, cctx, err)
 	}
 	return nil
@@ -194,15 +182,15 @@ func (s *Store) DeleteVersion(ctx context.Context, id string, version uint64, un
 		until = now.Add(s.opts.MaxTTL)
 	}
 	until = until.Truncate(time.Millisecond)
-	pxat := ""
+	var pxat any = ""
 	if until.After(now) {
-		pxat = strconv.FormatInt(until.UnixMilli(), 10)
+		pxat = until.UnixMilli()
 	}
-	dataKey := s.opts.Prefix + id
+	dataKey, sideKey := s.recordKeys(id)
 	cctx, cancel := s.bound(ctx)
 	defer cancel()
-	_, err := scriptApplied(s.scripts.deleteVersion.Run(cctx, s.client, []string{dataKey, sidecarKey(dataKey)},
-		strconv.FormatUint(version, 10), pxat))
+	sc := s.scripts.deleteVersion
+	_, err := scriptApplied(sc.run(cctx, s.client, append(sc.cmd(dataKey, sideKey, 2), version, pxat)))
 	if err != nil {
 		return opError(op, cctx, err)
 	}
@@ -266,50 +254,4 @@ func scriptApplied(cmd *redis.Cmd) (bool, error) {
 	default:
 		return false, fmt.Errorf("unexpected script result %d", res)
 	}
-}
-
-// decodeRecord turns the reply of the get script (data, sidecar, expiry in
-// Unix ms) into a record, hiding records whose expiry has passed at now.
-func decodeRecord(vals []any, now time.Time) (store.Record, bool, error) {
-	if len(vals) != 3 {
-		return store.Record{}, false, fmt.Errorf("unexpected reply of %d values, want 3", len(vals))
-	}
-	if vals[0] == nil {
-		return store.Record{}, false, nil
-	}
-	data, ok := vals[0].(string)
-	if !ok {
-		return store.Record{}, false, fmt.Errorf("unexpected data reply of type %T", vals[0])
-	}
-	ms, ok := vals[2].(int64)
-	if !ok {
-		return store.Record{}, false, fmt.Errorf("unexpected expiry reply of type %T", vals[2])
-	}
-	var rec store.Record
-	switch {
-	case ms == -2: // the key vanished; cannot happen inside one script, but cheap to honour
-		return store.Record{}, false, nil
-	case ms >= 0:
-		rec.ExpiresAt = time.UnixMilli(ms)
-		if !rec.ExpiresAt.After(now) {
-			return store.Record{}, false, nil
-		}
-	}
-	if vals[1] != nil {
-		side, ok := vals[1].(string)
-		if !ok {
-			return store.Record{}, false, fmt.Errorf("unexpected sidecar reply of type %T", vals[1])
-		}
-		sc, err := decodeSidecar(side)
-		if err != nil {
-			return store.Record{}, false, err
-		}
-		// A tombstone beside data means something other than this store
-		// wrote the data key; that data is unversioned.
-		if sc.kind == kindRecord {
-			rec.Version = sc.version
-		}
-	}
-	rec.Data = []byte(data)
-	return rec, true, nil
 }
