@@ -95,10 +95,13 @@ const (
 	// EvidenceUnversioned: the data carries no version, so no Migrator
 	// wrote it (Migrators version every write).
 	EvidenceUnversioned = "unversioned"
-	// EvidenceOrphan: a versioned copy no live local store holds: a
-	// deleted session whose tombstone was lost, or the idle session of an
-	// instance that restarted or left during dual or ramp (or evicted it).
-	// Tombstoning it logs the latter's user out.
+	// EvidenceOrphan: a versioned copy no live local store holds. From
+	// shadow on that is what a session of a restarted instance, or of a
+	// user re-pinned to an instance that has not served it yet, looks like:
+	// ConfirmExtras counts it as RedisOnly, never as an Extra to tombstone.
+	// (A deleted session whose Redis tombstone was lost looks the same; the
+	// instance that deleted it still holds a local tombstone and never
+	// serves it.)
 	EvidenceOrphan = "orphan"
 )
 

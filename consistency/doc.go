@@ -40,10 +40,11 @@
 // record read) and keeps the ids no member set holds; every instance then
 // says which of those it holds now ([CandidateHashes], [Held]: a session
 // written meanwhile is not an extra); [ConfirmExtras] re-reads the rest and
-// confirms those still served, each with its evidence (a tombstone beside
-// the data, no version, or an orphan: see EvidenceOrphan for why an orphan
-// may be the idle session of an instance that restarted). Passes take a
-// rate limit.
+// confirms those still served that show they came back from a delete (a
+// tombstone beside the data, or no version); a versioned session no local
+// store holds is the legitimate Redis-only session of a restarted instance
+// or re-pinned user and is counted as RedisOnly, not as a mismatch (see
+// EvidenceOrphan). Passes take a rate limit.
 //
 // The fleet's result is a [Report]: counts by kind per instance, totals,
 // and a few redacted samples per kind (package redact: a keyed hash

@@ -116,8 +116,12 @@ func Held(ctx context.Context, local store.Store, key string, asked *Members) (*
 
 // ConfirmExtras re-reads the candidates of a ScanExtras that no instance
 // holds (held is the union of every instance's Held answer) and confirms
-// as Extra those the distributed store still serves, each with its
-// Evidence. It waits cfg.Delay first, so that a delete under way when the
+// as Extra those the distributed store still serves that show they came
+// back from a delete: data beside a tombstone, or data no Migrator wrote
+// (EvidenceTombstone, EvidenceUnversioned). A versioned session no local
+// store holds (EvidenceOrphan) is counted as RedisOnly instead: from shadow
+// on it is the session of a restarted instance or re-pinned user, served
+// from Redis on its next read. It waits cfg.Delay first, so that a delete under way when the
 // scan listed the session has landed. Confirmed extras go to
 // cfg.OnMismatch.
 func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, held *Members) (PassResult, error) {
@@ -150,13 +154,15 @@ func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, hel
 		if err != nil {
 			return t.result(start), fmt.Errorf("consistency: confirm extras: %w", err)
 		}
-		var changed, unreadable int64
+		var changed, unreadable, redisOnly int64
 		for i, l := range looks {
 			switch {
 			case l.Err != nil:
 				unreadable++
 			case !l.Found:
 				changed++ // deleted or expired since the scan
+			case evidence(l) == EvidenceOrphan:
+				redisOnly++ // a session that lives in Redis alone: not a resurrection
 			default:
 				t.confirm(Mismatch{ID: part[i], Kind: Extra, Distributed: l.Record, DistributedFound: true,
 					Tombstoned: l.Tombstoned, TombstoneVersion: l.TombstoneVersion, Evidence: evidence(l)})
@@ -166,6 +172,7 @@ func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, hel
 			r.Checked += int64(len(part))
 			r.Changed += changed
 			r.Unreadable += unreadable
+			r.RedisOnly += redisOnly
 		})
 		t.scanned.Add(int64(len(part)))
 		t.progress(false)

@@ -243,11 +243,13 @@ func TestExtras(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Mismatches != (consistency.Counts{Extra: 3}) || res.Changed != 2 {
-			t.Errorf("got %+v changed %d, want 3 extras and 2 changed", res.Mismatches, res.Changed)
+		if res.Mismatches != (consistency.Counts{Extra: 2}) || res.Changed != 2 || res.RedisOnly != 1 {
+			t.Errorf("got %+v changed %d redis-only %d, want 2 extras, 2 changed and 1 redis-only", res.Mismatches, res.Changed, res.RedisOnly)
+		}
+		if mm, ok := got.got["orphan"]; ok {
+			t.Errorf("orphan: confirmed as %+v, want it counted as redis-only (a restarted instance's session)", mm)
 		}
 		wantEvidence := map[string]string{
-			"orphan":      consistency.EvidenceOrphan,
 			"unversioned": consistency.EvidenceUnversioned,
 			"resurrected": consistency.EvidenceTombstone,
 		}

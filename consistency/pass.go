@@ -30,6 +30,12 @@ type PassResult struct {
 	Changed int64 `json:"changed"`
 	// Unreadable counts distributed copies whose metadata does not decode.
 	Unreadable int64 `json:"unreadable"`
+	// RedisOnly counts versioned distributed sessions no local store holds
+	// and nothing shows were deleted (ConfirmExtras): from shadow on such a
+	// session is legitimate (its instance restarted, its user was re-pinned
+	// and has not come back yet, the fleet left complete) and is served
+	// from Redis on its next read. Not a mismatch.
+	RedisOnly int64 `json:"redis_only"`
 	// Mismatches counts confirmed mismatches by kind.
 	Mismatches Counts `json:"mismatches"`
 	// Samples are up to DiffConfig.Samples confirmed mismatches per kind.

@@ -49,8 +49,10 @@ func TestRepairer(t *testing.T) {
 		if _, err := consistency.ConfirmExtras(ctx, cfg, scan.Candidates, consistency.Union()); err != nil {
 			t.Fatal(err)
 		}
-		if len(mms) != 7 {
-			t.Fatalf("the diff confirmed %d mismatches, want 7", len(mms))
+		// "extra" is a versioned session in Redis alone: a restarted
+		// instance's, not a mismatch.
+		if len(mms) != 6 {
+			t.Fatalf("the diff confirmed %d mismatches, want 6", len(mms))
 		}
 		// A write after the diff: the repair's copy of v5 must not undo it.
 		mustSet(t, dist, "overtaken", record("newest", 6))
@@ -66,7 +68,7 @@ func TestRepairer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (consistency.RepairResult{Copied: 4, Tombstoned: 2, Skipped: 1}); res != want {
+		if want := (consistency.RepairResult{Copied: 4, Tombstoned: 1, Skipped: 1}); res != want {
 			t.Errorf("repair: got %+v, want %+v", res, want)
 		}
 		for _, id := range []string{"missing", "stale", "data", "expiry"} {
@@ -79,7 +81,10 @@ func TestRepairer(t *testing.T) {
 		if got, _, _ := dist.Get(ctx, "overtaken"); string(got.Data) != "newest" || got.Version != 6 {
 			t.Errorf("overtaken: got %+v, want the newer write v6 kept", got)
 		}
-		for _, id := range []string{"extra", "resurrected"} {
+		if got, found, _ := dist.Get(ctx, "extra"); !found || got.Version != 3 {
+			t.Errorf("extra (in Redis alone) after repair: got %+v found=%v, want it kept", got, found)
+		}
+		for _, id := range []string{"resurrected"} {
 			looks, err := dist.GetMany(ctx, []string{id})
 			if err != nil || looks[0].Found || !looks[0].Tombstoned {
 				t.Errorf("%s after repair: got %+v %v, want a tombstone and no data", id, looks, err)

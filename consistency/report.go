@@ -45,16 +45,20 @@ type Report struct {
 	Checked    int64  `json:"checked"`
 	Mismatches Counts `json:"mismatches"`
 	Unreadable int64  `json:"unreadable"`
+	// RedisOnly totals the sessions found in Redis alone (see
+	// PassResult.RedisOnly): information, not a mismatch.
+	RedisOnly int64 `json:"redis_only"`
 }
 
 // Total sums the parts into the report's totals. Call it after filling
 // Instances, Extras and Dropped.
 func (r *Report) Total() {
-	r.Checked, r.Mismatches, r.Unreadable = 0, Counts{}, 0
+	r.Checked, r.Mismatches, r.Unreadable, r.RedisOnly = 0, Counts{}, 0, 0
 	for _, p := range r.parts() {
 		r.Checked += p.Checked
 		r.Mismatches = r.Mismatches.Plus(p.Mismatches)
 		r.Unreadable += p.Unreadable
+		r.RedisOnly += p.RedisOnly
 	}
 	r.Mismatches.Extra += r.Dropped
 	slices.SortFunc(r.Instances, func(a, b PassResult) int { return strings.Compare(a.Instance, b.Instance) })
@@ -108,7 +112,7 @@ func DecodeReport(b []byte) (Report, error) {
 }
 
 func (r *Report) validate() error {
-	if r.Checked < 0 || r.Scanned < 0 || r.Dropped < 0 || r.Unreadable < 0 {
+	if r.Checked < 0 || r.Scanned < 0 || r.Dropped < 0 || r.Unreadable < 0 || r.RedisOnly < 0 {
 		return errors.New("negative count")
 	}
 	if err := r.Mismatches.validate(); err != nil {
@@ -123,7 +127,7 @@ func (r *Report) validate() error {
 }
 
 func (p PassResult) validate() error {
-	for _, n := range []int64{p.Checked, p.InDistributed, p.Skipped, p.Superseded, p.Changed, p.Unreadable} {
+	for _, n := range []int64{p.Checked, p.InDistributed, p.Skipped, p.Superseded, p.Changed, p.Unreadable, p.RedisOnly} {
 		if n < 0 {
 			return errors.New("negative count")
 		}

@@ -182,6 +182,11 @@ func writeReport(w io.Writer, rep consistency.Report, exit int) {
 	}
 	row(w, "COVERED:", fmt.Sprintf("%d instances, %s local sessions compared; %s Redis keys scanned for extras",
 		len(rep.Instances), thousands(rep.Checked-checkedExtras(rep)), thousands(rep.Scanned)))
+	if rep.RedisOnly > 0 {
+		// Not a mismatch: the session of a restarted instance or a
+		// re-pinned user, served from Redis on its next read.
+		row(w, "REDIS ONLY:", fmt.Sprintf("%s sessions no local store holds yet (restarts, re-pinned users; not mismatches)", thousands(rep.RedisOnly)))
+	}
 	io.WriteString(w, "\n")
 	row(w, "INSTANCE", "CHECKED", "IN REDIS", "SUPERSEDED", "CHANGED", "MISSING", "STALE", "EXTRA", "DATA", "EXPIRY")
 	parts := rep.Instances
