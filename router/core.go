@@ -254,7 +254,12 @@ func (c *Core) Bucket(id string) uint32 { return c.hash.Bucket(id) }
 func (c *Core) NextVersion() uint64 { return c.clock.next(c.now()) }
 
 // observe advances the version clock past v, a version read from a store.
-func (c *Core) observe(v uint64) { c.clock.observe(v, c.now) }
+// The common case (v already behind the clock) is one inlined atomic load.
+func (c *Core) observe(v uint64) {
+	if v > c.clock.current() {
+		c.clock.observe(v, c.now)
+	}
+}
 
 // Overflowed reports whether a write went untracked because the unsynced
 // set was full (Config.MaxUnsynced) and no reconciliation pass has since

@@ -30,12 +30,16 @@ var MaxExpiresAt = time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC)
 
 // CheckExpiry returns an error wrapping [ErrExpiry] when t is after
 // [MaxExpiresAt]. The zero time (MaxTTL from now) and any past instant (a
-// delete) are accepted.
+// delete) are accepted. It is cheap enough for every write's path.
 func CheckExpiry(t time.Time) error {
 	if t.After(MaxExpiresAt) {
-		return fmt.Errorf("%w: %s is after %s", ErrExpiry, t.UTC().Format(time.RFC3339), MaxExpiresAt.Format(time.RFC3339))
+		return expiryError(t)
 	}
 	return nil
+}
+
+func expiryError(t time.Time) error {
+	return fmt.Errorf("%w: %s is after %s", ErrExpiry, t.UTC().Format(time.RFC3339), MaxExpiresAt.Format(time.RFC3339))
 }
 
 // ErrStopScan may be returned by a Scan callback to end the scan early; Scan

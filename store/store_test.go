@@ -31,3 +31,21 @@ func TestRecordExpired(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckExpiry(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want bool
+	}{
+		{MaxExpiresAt, true},
+		{MaxExpiresAt.Add(time.Nanosecond), false},
+		{MaxExpiresAt.Add(-time.Second), true},
+		{MaxExpiresAt.Add(time.Second), false},
+		{time.Time{}, true},
+		{time.Unix(-1<<40, 0), true},
+	} {
+		if got := CheckExpiry(tc.t) == nil; got != tc.want {
+			t.Errorf("CheckExpiry(%v) ok = %v, want %v", tc.t, got, tc.want)
+		}
+	}
+}
