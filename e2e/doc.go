@@ -30,6 +30,12 @@
 //   - TestSCSAcrossMigration: the scs users log in, write, rotate and log
 //     out at every stage; at complete plain scs lists and reads their
 //     sessions.
+//   - TestRunbooks: every command the runbooks show (runbooks/, blocks
+//     fenced "console runbook") runs as typed, in the order of a migration,
+//     and must exit and print as its runbook says.
+//   - TestTLSACLMigration: the migration over mutual TLS as the ACL user
+//     runbooks/security.md defines, allowed only the toolkit's keys and
+//     commands; Redis's ACL LOG must stay empty.
 //
 // internal/vuser checks the load itself against fake applications that
 // break one promise at a time, so that a clean result means something.
