@@ -84,9 +84,15 @@ func (c *Client) RemoveAll(ctx context.Context, opts RemoveOptions) (found, remo
 		return 0, 0, fmt.Errorf("control: remove: %w", err)
 	}
 	tag := "{" + c.opts.Prefix + "}:"
+	// MATCH only saves sending other keys back; the prefix check below
+	// decides. A prefix with glob characters is matched client-side only.
+	match := tag + "*"
+	if strings.ContainsAny(tag, `*?[]\`) {
+		match = "*"
+	}
 	var cursor uint64
 	for {
-		keys, next, err := node.Scan(ctx, cursor, globEscape(tag)+"*", int64(batch)).Result()
+		keys, next, err := node.Scan(ctx, cursor, match, int64(batch)).Result()
 		if err != nil {
 			return found, removed, fmt.Errorf("control: remove: %w", err)
 		}
@@ -123,18 +129,4 @@ func (c *Client) slotNode(ctx context.Context) (redis.Cmdable, error) {
 		return cc.MasterForKey(ctx, c.keys.state)
 	}
 	return c.rdb, nil
-}
-
-// globEscape escapes what SCAN's MATCH treats specially, so a prefix
-// matches literally.
-func globEscape(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '*', '?', '[', ']', '\\':
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
