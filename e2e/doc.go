@@ -40,8 +40,9 @@
 // internal/vuser checks the load itself against fake applications that
 // break one promise at a time, so that a clean result means something.
 //
-// The package takes about a minute on two cores, plus building the two
-// binaries; `go test -short` skips every test here. Set
+// The package takes about a minute and a half on two cores
+// (TestRunbooks and TestTLSACLMigration about 10 s each), plus building
+// the two binaries; `go test -short` skips every test here. Set
 // SESSIONMIGRATE_E2E_RACE=1 to build the binaries with the race detector.
 // Session ids are credentials: nothing here logs them.
 package e2e
