@@ -41,6 +41,9 @@ func (c *Config) RedisOptions() (*redis.UniversalOptions, error) {
 		WriteTimeout:          r.WriteTimeout,
 		PoolSize:              r.PoolSize,
 		ContextTimeoutEnabled: true,
+		// No CLIENT SETINFO on connect: the ACL user of
+		// runbooks/security.md is not granted it (Redis 7.0 lacks it).
+		DisableIdentity: true,
 	}, nil
 }
 

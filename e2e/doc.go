@@ -30,12 +30,19 @@
 //   - TestSCSAcrossMigration: the scs users log in, write, rotate and log
 //     out at every stage; at complete plain scs lists and reads their
 //     sessions.
+//   - TestRunbooks: every command the runbooks show (runbooks/, blocks
+//     fenced "console runbook") runs as typed, in the order of a migration,
+//     and must exit and print as its runbook says.
+//   - TestTLSACLMigration: the migration over mutual TLS as the ACL user
+//     runbooks/security.md defines, allowed only the toolkit's keys and
+//     commands; Redis's ACL LOG must stay empty.
 //
 // internal/vuser checks the load itself against fake applications that
 // break one promise at a time, so that a clean result means something.
 //
-// The package takes about a minute on two cores, plus building the two
-// binaries; `go test -short` skips every test here. Set
+// The package takes about a minute and a half on two cores
+// (TestRunbooks and TestTLSACLMigration about 10 s each), plus building
+// the two binaries; `go test -short` skips every test here. Set
 // SESSIONMIGRATE_E2E_RACE=1 to build the binaries with the race detector.
 // Session ids are credentials: nothing here logs them.
 package e2e

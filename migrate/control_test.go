@@ -13,6 +13,7 @@ import (
 
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/redact"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 	"github.com/sessionmigrate/sessionmigrate/store/memstore"
@@ -112,6 +113,9 @@ func TestCorruptControlStateKeepsLastGood(t *testing.T) {
 	hb := m.HeartbeatCollector("i1", "h", "v")()
 	if hb.LastStateError == "" {
 		t.Fatal("heartbeat does not report the unreadable state")
+	}
+	if want := redact.SaltID(m.opts.Salt); hb.SaltID != want {
+		t.Errorf("heartbeat salt id: got %q, want %q", hb.SaltID, want)
 	}
 
 	if _, err := ctl.Repair(ctx, control.State{Stage: control.StageShadow, Actor: "test", Reason: "repair"}); err != nil {

@@ -12,6 +12,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/redact"
 )
 
 // ControlPublisher returns a Publisher that records guard trips in the
@@ -86,6 +87,7 @@ func (m *Migrator) HeartbeatCollector(instanceID, host, version string) func() c
 			Unsynced:       m.core.Unsynced(),
 			AsyncDropped:   uint64(counterValue(m.metrics.asyncDropped)),
 			LastDiff:       m.lastDiff.Load(),
+			SaltID:         redact.SaltID(m.opts.Salt),
 		}
 		if l, ok := m.local.(interface{ Len() int }); ok {
 			hb.LocalSessions = l.Len()

@@ -28,6 +28,7 @@ func (p *part) update(ctx context.Context, edit func(*control.Part)) {
 	edit(&p.p)
 	cp := p.p
 	p.mu.Unlock()
+	p.r.m.jobGauges.progress(p.job.Kind, cp.Done, cp.Total)
 	// A part ending because its job ended or was canceled is still
 	// recorded: write with the runner's context.
 	wctx, cancel := context.WithTimeout(p.r.ctx, 5*p.r.opts.Tick)

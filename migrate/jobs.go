@@ -190,6 +190,7 @@ func (r *JobRunner) release(id string, handled bool) {
 // leading j, until j ends or the runner closes.
 func (r *JobRunner) runJob(j control.Job) {
 	r.log.Info("sessionmigrate: job part starting", "job", j.ID, "kind", string(j.Kind), "reason", j.Reason)
+	defer r.m.jobGauges.start(j.Kind)()
 	// jobCtx lasts until the job ends; partCtx also ends on a cancel
 	// request, which stops the part while the lead ends the job.
 	jobCtx, ended := context.WithCancelCause(r.ctx)

@@ -159,6 +159,14 @@ func TestJobBackfill(t *testing.T) {
 	if rep.Total.Copied != 150 || len(rep.Instances) != 3 || !rep.Total.Done {
 		t.Fatalf("backfill report: %+v", rep)
 	}
+	// The dashboard's job progress: each part's totals; the part ends with
+	// its job (within a tick).
+	for i, in := range f.insts {
+		waitFor(t, "the part over", func() bool { return in.m.jobGauges.get(control.JobBackfill).running == 0 })
+		if g := in.m.jobGauges.get(control.JobBackfill); g.done != 50 || g.total != 50 {
+			t.Errorf("instance %d job gauges: got %+v, want 50 of 50", i, g)
+		}
+	}
 	for i := range f.insts {
 		if _, found, err := f.dist.Get(ctx, fmt.Sprintf("s%d-7", i)); err != nil || !found {
 			t.Errorf("instance %d's session not in Redis: %v %v", i, found, err)

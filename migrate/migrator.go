@@ -64,6 +64,8 @@ type Migrator struct {
 	// lastDiff is this instance's part of the newest diff job it ran
 	// (JobRunner), for heartbeats.
 	lastDiff atomic.Pointer[control.InstanceDiff]
+	// jobGauges is this instance's job progress, for metrics (opsmetrics.go).
+	jobGauges jobGauges
 
 	mu        sync.Mutex // serializes state changes (never held during I/O)
 	desired   desired
@@ -138,6 +140,9 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
 	}
 	m.metrics = met
+	if err := opts.Registerer.Register(newOpsCollector(m)); err != nil {
+		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
+	}
 	if !opts.DisableGuard {
 		gs := opts.Guard
 		gs.Now = opts.Now

@@ -19,6 +19,11 @@
 //	repair --reason R [--wait]  a repair job: the diff's detection again, repairing what it confirms
 //	                            (--from JOB, default the last diff; --kinds, default the kinds found)
 //	jobs [-n N]                 the newest jobs; jobs show <id> [--wait]; jobs cancel <id>
+//	preflight [--strict]        check Redis and the fleet before a migration: one pass/warn/fail
+//	                            line per check (version, auth, TLS, eviction, memory, persistence,
+//	                            replication/sentinel/cluster, latency, clock skew, salt)
+//	finish --audit-file F       after complete, with no instance left running the toolkit: export
+//	                            the audit, remove every sidecar, tombstone and control-plane key
 //	route <session-id|->        bucket and owning store of one session; "-" reads stdin
 //	config validate             check the configuration; -o yaml|json prints it redacted
 //	version                     release, module and Go version
@@ -73,6 +78,15 @@
 // with 1 to 4, which keep their meanings (a diff that could not be
 // requested or followed exits 1, 2 or 3).
 //
+// preflight exits 0 when no check failed (with --strict, when none warned
+// either), else 16 plus a bit per area with a failure: 1 connection
+// (reachable, version, authentication, TLS), 2 capacity (eviction policy,
+// memory headroom, persistence), 4 topology (replication, sentinel,
+// cluster, latency), 8 fleet (clock skew, salt). 17 to 31: apart from 1 to
+// 4 and from the diff's 33 to 127. finish is refused (3) before complete,
+// while rolled back, within control.drain_window, while a job runs or
+// while any instance heartbeats.
+//
 // Errors are one line on stderr, "migratectl: <what is wrong>", naming the
 // allowed values, the Redis address or the corrupt key; only a list of
 // several configuration problems takes one line per problem.
@@ -125,6 +139,11 @@
 //	jobs:       jobs: [job]
 //	route:      session, bucket, cut, stage, percent, epoch, tripped,
 //	            reads_from, writes_to
+//	preflight:  checks: [name, area, result (pass, warn, fail, skip), detail],
+//	            pass, warn, fail, skip, strict, exit_code
+//	finish:     dry_run, reason, audit_file, audit_entries, sidecars
+//	            (records, tombstones, other, removed, scanned), control_keys,
+//	            control_keys_removed
 //	version:    version, module, module_version, go_version, revision,
 //	            revision_time, modified
 //	config validate: the configuration itself, password redacted

@@ -36,6 +36,8 @@ const (
 	exitDiffPartial = 64 // an instance left, the diff was canceled or failed
 )
 
+// preflight's exit bitmask, 16 plus a bit per area, is in preflight.go.
+
 // cliError is an error carrying the exit code it maps to. Every error a
 // command returns is one; an error without a code comes from cobra's own
 // argument and flag parsing, and is a usage error.

@@ -167,3 +167,11 @@ func oneLine(t *testing.T, r result, want ...string) {
 		}
 	}
 }
+
+// rdbAt returns a client of the Redis h's migratectl talks to
+// (MIGRATECTL_REDIS_ADDR), closed on cleanup.
+func (h *harness) rdbAt() *redis.Client {
+	c := redis.NewClient(&redis.Options{Addr: h.env["MIGRATECTL_REDIS_ADDR"], ContextTimeoutEnabled: true})
+	h.t.Cleanup(func() { c.Close() })
+	return c
+}

@@ -42,7 +42,10 @@ Exit codes:
      left, canceled, failed)
   diff --wait: 0 clean, else 32 + a bit per kind found: 1 missing, 2 stale,
      4 extra, 8 data or unreadable, 16 expiry; + 64 when partial (an
-     instance left, canceled, failed). 33..127, apart from 1..4.`
+     instance left, canceled, failed). 33..127, apart from 1..4.
+  preflight: 0 when no check failed (--strict: nor warned), else 16 + a bit
+     per area with a failure: 1 connection, 2 capacity, 4 topology, 8
+     fleet. 17..31.`
 
 // run is migratectl: it executes args (without the program name) and
 // returns the exit code. Everything it touches is passed in, so tests run it
@@ -107,6 +110,8 @@ func (a *app) rootCommand() *cobra.Command {
 		a.jobsCommand(),
 		a.routeCommand(),
 		a.configCommand(),
+		a.preflightCommand(),
+		a.finishCommand(),
 		a.versionCommand(),
 		a.demoCommand(),
 	)

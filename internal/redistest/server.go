@@ -26,6 +26,9 @@ type Server struct {
 	Addr string
 	// Port is the port of Addr.
 	Port int
+	// TLSAddr is the "127.0.0.1:port" address of the TLS listener of a
+	// server started with [StartTLSServer]; empty otherwise.
+	TLSAddr string
 	// Dir is the server's private working directory (logs, nodes.conf,
 	// sentinel.conf). Close removes it.
 	Dir string
@@ -43,10 +46,11 @@ type Server struct {
 
 // serverSpec describes a server to start.
 type serverSpec struct {
-	conf     string   // contents of redis.conf, passed as the first argument; "" for none
-	sentinel bool     // run in sentinel mode
-	busPort  bool     // allocate a cluster bus port (--cluster-port)
-	args     []string // extra arguments, appended last so they override ours
+	conf     string    // contents of redis.conf, passed as the first argument; "" for none
+	sentinel bool      // run in sentinel mode
+	busPort  bool      // allocate a cluster bus port (--cluster-port)
+	tls      *TLSFiles // listen with TLS too (--tls-port), with these files
+	args     []string  // extra arguments, appended last so they override ours
 }
 
 // NewServer starts a standalone redis-server on a free loopback port with no
@@ -93,6 +97,9 @@ func newServer(spec serverSpec) (*Server, error) {
 	if spec.busPort {
 		nports = 2
 	}
+	if spec.tls != nil {
+		nports++ // the last one
+	}
 	for attempt := 1; ; attempt++ {
 		ports, err := freePorts(nports)
 		if err != nil {
@@ -108,6 +115,9 @@ func newServer(spec serverSpec) (*Server, error) {
 		}
 		if spec.busPort {
 			s.busPort = ports[1]
+		}
+		if spec.tls != nil {
+			s.TLSAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[len(ports)-1]))
 		}
 		// A failed attempt's logs would otherwise be quoted by the next one.
 		os.Remove(filepath.Join(dir, serverLog))
@@ -146,6 +156,9 @@ func (spec serverSpec) argv(dir string, ports []int) []string {
 	)
 	if spec.busPort {
 		argv = append(argv, "--cluster-port", strconv.Itoa(ports[1]))
+	}
+	if spec.tls != nil {
+		argv = append(argv, spec.tls.serverArgs(ports[len(ports)-1])...)
 	}
 	return append(argv, spec.args...)
 }

@@ -50,6 +50,9 @@ type Heartbeat struct {
 	// AsyncDropped counts async distributed writes a full queue refused
 	// since the instance started (each left its session unsynced).
 	AsyncDropped uint64 `json:"async_dropped"`
+	// SaltID is redact.SaltID of the instance's bucketing salt (empty from
+	// releases before it): instances that route alike report the same.
+	SaltID string `json:"salt_id,omitempty"`
 	// LastDiff is the instance's part of the newest diff it ran, nil
 	// before its first.
 	LastDiff *InstanceDiff `json:"last_diff,omitempty"`
