@@ -103,6 +103,11 @@ const (
 	// instance that deleted it still holds a local tombstone and never
 	// serves it.)
 	EvidenceOrphan = "orphan"
+	// EvidenceDeleted: a versioned copy no live local store holds, of a
+	// session an instance holds a local tombstone of: its delete did not
+	// reach Redis or Redis lost it (a failover, a restore). Certain; it is
+	// repaired with a tombstone.
+	EvidenceDeleted = "deleted"
 )
 
 // evidence classifies the distributed copy of an Extra.
@@ -126,7 +131,7 @@ type Sample struct {
 	// an Extra, which no local store holds.
 	Instance string `json:"instance,omitempty"`
 	// Evidence is set for an Extra: EvidenceTombstone, EvidenceUnversioned
-	// or EvidenceOrphan.
+	// or EvidenceDeleted.
 	Evidence string `json:"evidence,omitempty"`
 	// Versions and expiries of the two copies as the re-check read them;
 	// zero (null) for a copy that was missing.
@@ -145,7 +150,7 @@ func (s Sample) validate() error {
 		return fmt.Errorf("sample session (%d bytes) is not a redacted id", len(s.Session))
 	}
 	switch s.Evidence {
-	case "", EvidenceTombstone, EvidenceUnversioned, EvidenceOrphan:
+	case "", EvidenceTombstone, EvidenceUnversioned, EvidenceOrphan, EvidenceDeleted:
 	default:
 		return fmt.Errorf("sample evidence %q is unknown", s.Evidence)
 	}

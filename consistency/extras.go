@@ -93,38 +93,52 @@ func CandidateHashes(key string, candidates []string) *Members {
 }
 
 // Held returns those of the hashes in asked that a live session of local
-// has under key: the candidates this instance holds now. It scans local
-// once.
-func Held(ctx context.Context, local store.Store, key string, asked *Members) (*Members, error) {
+// has under key (the candidates this instance holds now), and those for
+// which local holds a tombstone (the candidates this instance deleted;
+// empty when local is no store.TombstoneScanner). It scans local once, and
+// its tombstones once.
+func Held(ctx context.Context, local store.Store, key string, asked *Members) (held, deleted *Members, err error) {
 	sc, ok := local.(store.Scanner)
 	if !ok {
-		return nil, fmt.Errorf("consistency: held: local store %T does not implement store.Scanner", local)
+		return nil, nil, fmt.Errorf("consistency: held: local store %T does not implement store.Scanner", local)
 	}
 	h := newMemberHash(key)
-	held := NewMemberSet(key)
-	err := sc.Scan(ctx, func(id string, _ store.Record) error {
+	hs, ds := NewMemberSet(key), NewMemberSet(key)
+	err = sc.Scan(ctx, func(id string, _ store.Record) error {
 		if sum := h.sum(id); asked.has(sum) {
-			held.all = append(held.all, sum)
+			hs.all = append(hs.all, sum)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("consistency: held: %w", err)
+		return nil, nil, fmt.Errorf("consistency: held: %w", err)
 	}
-	return held.Members(), nil
+	if ts, ok := local.(store.TombstoneScanner); ok {
+		err = ts.ScanTombstones(ctx, func(id string, _ uint64) error {
+			if sum := h.sum(id); asked.has(sum) {
+				ds.all = append(ds.all, sum)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("consistency: held: %w", err)
+		}
+	}
+	return hs.Members(), ds.Members(), nil
 }
 
 // ConfirmExtras re-reads the candidates of a ScanExtras that no instance
 // holds (held is the union of every instance's Held answer) and confirms
 // as Extra those the distributed store still serves that show they came
-// back from a delete: data beside a tombstone, or data no Migrator wrote
-// (EvidenceTombstone, EvidenceUnversioned). A versioned session no local
-// store holds (EvidenceOrphan) is counted as RedisOnly instead: from shadow
-// on it is the session of a restarted instance or re-pinned user, served
-// from Redis on its next read. It waits cfg.Delay first, so that a delete under way when the
+// back from a delete: data beside a tombstone, data no Migrator wrote, or
+// a session an instance holds a local tombstone of (deleted is the union of
+// Held's second answers): EvidenceTombstone, EvidenceUnversioned,
+// EvidenceDeleted. Any other versioned session no local store holds is
+// counted as RedisOnly: from shadow on it is the session of a restarted
+// instance or re-pinned user, served from Redis on its next read. It waits cfg.Delay first, so that a delete under way when the
 // scan listed the session has landed. Confirmed extras go to
 // cfg.OnMismatch.
-func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, held *Members) (PassResult, error) {
+func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, held, deleted *Members) (PassResult, error) {
 	start := time.Now()
 	if err := cfg.setDefaults(); err != nil {
 		return PassResult{}, err
@@ -161,11 +175,15 @@ func ConfirmExtras(ctx context.Context, cfg DiffConfig, candidates []string, hel
 				unreadable++
 			case !l.Found:
 				changed++ // deleted or expired since the scan
-			case evidence(l) == EvidenceOrphan:
+			case evidence(l) == EvidenceOrphan && !deleted.has(h.sum(part[i])):
 				redisOnly++ // a session that lives in Redis alone: not a resurrection
 			default:
+				ev := evidence(l)
+				if ev == EvidenceOrphan {
+					ev = EvidenceDeleted
+				}
 				t.confirm(Mismatch{ID: part[i], Kind: Extra, Distributed: l.Record, DistributedFound: true,
-					Tombstoned: l.Tombstoned, TombstoneVersion: l.TombstoneVersion, Evidence: evidence(l)})
+					Tombstoned: l.Tombstoned, TombstoneVersion: l.TombstoneVersion, Evidence: ev})
 			}
 		}
 		t.add(func(r *PassResult) {

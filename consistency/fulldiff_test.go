@@ -201,6 +201,9 @@ func TestExtras(t *testing.T) {
 		}
 		mustSet(t, dist, "adopted", record("x", 3))
 		mustSet(t, dist, "gone", record("x", 3))
+		// b deleted it, but Redis lost the delete (a failover).
+		mustSet(t, dist, "lost-delete", record("x", 3))
+		mustDeleteVersion(t, b, "lost-delete", 4)
 
 		const key = "member-key"
 		cfg := consistency.DiffConfig{Local: a, Distributed: dist, MemberKey: key, Delay: time.Millisecond, RedactKey: "salt"}
@@ -219,7 +222,7 @@ func TestExtras(t *testing.T) {
 			t.Fatal(err)
 		}
 		cands := slices.Sorted(slices.Values(scan.Candidates))
-		if want := []string{"adopted", "gone", "orphan", "resurrected", "unversioned"}; !slices.Equal(cands, want) {
+		if want := []string{"adopted", "gone", "lost-delete", "orphan", "resurrected", "unversioned"}; !slices.Equal(cands, want) {
 			t.Fatalf("candidates: got %v, want %v", cands, want)
 		}
 		if scan.Scanned < 305 {
@@ -229,22 +232,22 @@ func TestExtras(t *testing.T) {
 		mustSet(t, b, "adopted", record("x", 3))
 		mustDeleteVersion(t, dist, "gone", 9)
 		asked := consistency.CandidateHashes(key, scan.Candidates)
-		var held []*consistency.Members
+		var held, deleted []*consistency.Members
 		for _, l := range []store.Store{a, b} {
-			h, err := consistency.Held(ctx, l, key, asked)
+			h, d, err := consistency.Held(ctx, l, key, asked)
 			if err != nil {
 				t.Fatal(err)
 			}
-			held = append(held, h)
+			held, deleted = append(held, h), append(deleted, d)
 		}
 		var got confirmedIDs
 		cfg.OnMismatch = got.add
-		res, err := consistency.ConfirmExtras(ctx, cfg, scan.Candidates, consistency.Union(held...))
+		res, err := consistency.ConfirmExtras(ctx, cfg, scan.Candidates, consistency.Union(held...), consistency.Union(deleted...))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Mismatches != (consistency.Counts{Extra: 2}) || res.Changed != 2 || res.RedisOnly != 1 {
-			t.Errorf("got %+v changed %d redis-only %d, want 2 extras, 2 changed and 1 redis-only", res.Mismatches, res.Changed, res.RedisOnly)
+		if res.Mismatches != (consistency.Counts{Extra: 3}) || res.Changed != 2 || res.RedisOnly != 1 {
+			t.Errorf("got %+v changed %d redis-only %d, want 3 extras, 2 changed and 1 redis-only", res.Mismatches, res.Changed, res.RedisOnly)
 		}
 		if mm, ok := got.got["orphan"]; ok {
 			t.Errorf("orphan: confirmed as %+v, want it counted as redis-only (a restarted instance's session)", mm)
@@ -252,6 +255,7 @@ func TestExtras(t *testing.T) {
 		wantEvidence := map[string]string{
 			"unversioned": consistency.EvidenceUnversioned,
 			"resurrected": consistency.EvidenceTombstone,
+			"lost-delete": consistency.EvidenceDeleted,
 		}
 		for id, ev := range wantEvidence {
 			if mm := got.got[id]; mm.Kind != consistency.Extra || mm.Evidence != ev {

@@ -46,7 +46,7 @@ func TestRepairer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := consistency.ConfirmExtras(ctx, cfg, scan.Candidates, consistency.Union()); err != nil {
+		if _, err := consistency.ConfirmExtras(ctx, cfg, scan.Candidates, consistency.Union(), consistency.Union()); err != nil {
 			t.Fatal(err)
 		}
 		// "extra" is a versioned session in Redis alone: a restarted

@@ -22,6 +22,7 @@ const (
 	blobCandidates = "candidates"
 	blobMembers    = "members:" // + instance
 	blobHeld       = "held:"    // + instance
+	blobDeleted    = "deleted:" // + instance: the candidates it holds a tombstone of
 )
 
 // diffPartResult is one participant's result: its local pass and, in a
@@ -109,12 +110,15 @@ func (r *JobRunner) diffPart(ctx context.Context, p *part) {
 		return
 	}
 	b, _, err := r.ctl.Blob(ctx, j.ID, blobCandidates)
-	var held *consistency.Members
+	var held, deleted *consistency.Members
 	if err == nil {
 		var asked *consistency.Members
 		if asked, err = consistency.DecodeMembers(b); err == nil {
-			held, err = consistency.Held(ctx, r.m.local, j.MemberKey, asked)
+			held, deleted, err = consistency.Held(ctx, r.m.local, j.MemberKey, asked)
 		}
+	}
+	if err == nil {
+		err = r.ctl.PutBlob(ctx, j.ID, blobDeleted+r.opts.Instance, deleted.AppendBinary(nil))
 	}
 	if err == nil {
 		err = r.ctl.PutBlob(ctx, j.ID, blobHeld+r.opts.Instance, held.AppendBinary(nil))
@@ -233,23 +237,28 @@ func (d *diffLead) confirm(ctx context.Context, info control.JobInfo) (*control.
 		why := "the lead changed between the scan for extras and its confirmation; diff again"
 		return &control.JobEnd{Status: control.JobFailed, Message: why, Result: d.result(info, why)}, nil
 	}
-	var sets []*consistency.Members
+	var sets, deleted []*consistency.Members
 	for _, p := range info.Parts {
-		b, found, err := d.r.ctl.Blob(ctx, d.j.ID, blobHeld+p.Instance)
-		if err != nil || !found {
-			return nil, fmt.Errorf("the answer of %s is missing (%v)", p.Instance, err)
+		for _, blob := range []struct {
+			name string
+			into *[]*consistency.Members
+		}{{blobHeld, &sets}, {blobDeleted, &deleted}} {
+			b, found, err := d.r.ctl.Blob(ctx, d.j.ID, blob.name+p.Instance)
+			if err != nil || !found {
+				return nil, fmt.Errorf("the answer of %s is missing (%v)", p.Instance, err)
+			}
+			m, err := consistency.DecodeMembers(b)
+			if err != nil {
+				return nil, fmt.Errorf("the answer of %s: %w", p.Instance, err)
+			}
+			*blob.into = append(*blob.into, m)
 		}
-		m, err := consistency.DecodeMembers(b)
-		if err != nil {
-			return nil, fmt.Errorf("the answer of %s: %w", p.Instance, err)
-		}
-		sets = append(sets, m)
 	}
 	cfg := d.cfg
 	if d.rep != nil {
 		cfg.OnMismatch = func(mm consistency.Mismatch) { d.rep.Add(ctx, mm) }
 	}
-	ex, err := consistency.ConfirmExtras(ctx, cfg, sc.Candidates, consistency.Union(sets...))
+	ex, err := consistency.ConfirmExtras(ctx, cfg, sc.Candidates, consistency.Union(sets...), consistency.Union(deleted...))
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +343,7 @@ func (d *diffLead) lastDiff(end control.JobEnd) *control.DiffResult {
 func (d *diffLead) ended(ctx context.Context, info control.JobInfo, _ control.JobEnd) {
 	names := []string{blobCandidates}
 	for _, p := range info.Participants {
-		names = append(names, blobMembers+p, blobHeld+p)
+		names = append(names, blobMembers+p, blobHeld+p, blobDeleted+p)
 	}
 	if err := d.r.ctl.DeleteBlobs(ctx, d.j.ID, names...); err != nil {
 		d.r.log.Warn("sessionmigrate: removing job blobs", "job", d.j.ID, "error", err.Error())

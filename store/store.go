@@ -135,6 +135,18 @@ type TombstoneReader interface {
 	Tombstone(ctx context.Context, id string) (version uint64, found bool, err error)
 }
 
+// TombstoneScanner is implemented by stores that can list their tombstones
+// (memstore does). The fleet diff asks each instance's local store which of
+// the sessions Redis holds it deleted: a copy Redis still serves of a
+// session some instance deleted came back (a delete lost to a failover, for
+// example).
+type TombstoneScanner interface {
+	// ScanTombstones calls fn once for every unexpired tombstone with its
+	// id and version, in no particular order, never concurrently. Errors
+	// and ErrStopScan behave as for [Scanner].
+	ScanTombstones(ctx context.Context, fn func(id string, version uint64) error) error
+}
+
 // BatchSetter is implemented by stores that can apply many Sets in one round
 // trip (redisstore pipelines them). Backfill uses it when present.
 type BatchSetter interface {

@@ -13,12 +13,13 @@ import (
 )
 
 var (
-	_ store.Store           = (*Store)(nil)
-	_ store.Versioned       = (*Store)(nil)
-	_ store.Scanner         = (*Store)(nil)
-	_ store.SetterAt        = (*Store)(nil)
-	_ store.LatestWriter    = (*Store)(nil)
-	_ store.TombstoneReader = (*Store)(nil)
+	_ store.Store            = (*Store)(nil)
+	_ store.Versioned        = (*Store)(nil)
+	_ store.Scanner          = (*Store)(nil)
+	_ store.SetterAt         = (*Store)(nil)
+	_ store.LatestWriter     = (*Store)(nil)
+	_ store.TombstoneReader  = (*Store)(nil)
+	_ store.TombstoneScanner = (*Store)(nil)
 )
 
 // Store is an in-process session store. It implements [store.Store],

@@ -54,3 +54,44 @@ func (s *Store) Scan(ctx context.Context, fn func(id string, rec store.Record) e
 	}
 	return nil
 }
+
+// ScanTombstones calls fn for every unexpired tombstone; see
+// [store.TombstoneScanner]. Like Scan it takes one shard's ids at a time
+// under its read lock and looks each up again before calling fn, with no
+// lock held while fn runs.
+func (s *Store) ScanTombstones(ctx context.Context, fn func(id string, version uint64) error) error {
+	var ids []string
+	for i := range s.shards {
+		if err := s.check(ctx); err != nil {
+			return fmt.Errorf("memstore: scan tombstones: %w", err)
+		}
+		sh := &s.shards[i]
+		nowMs := s.now().UnixMilli()
+		ids = ids[:0]
+		sh.mu.RLock()
+		for id, e := range sh.m {
+			if e.tombstone && !e.expired(nowMs) {
+				ids = append(ids, id)
+			}
+		}
+		sh.mu.RUnlock()
+		for _, id := range ids {
+			sh.mu.RLock()
+			e, ok := sh.m[id]
+			sh.mu.RUnlock()
+			if !ok || !e.tombstone || e.expired(s.now().UnixMilli()) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("memstore: scan tombstones: %w", err)
+			}
+			if err := fn(id, e.version); err != nil {
+				if errors.Is(err, store.ErrStopScan) {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}

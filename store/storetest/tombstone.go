@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -20,6 +21,38 @@ var tombstoneTests = []test{
 	{"DeleteRemovesTombstone", testDeleteRemovesTombstone},
 	{"UnversionedSetOverwritesTombstone", testUnversionedOverTombstone},
 	{"TombstoneReader", testTombstoneReader},
+	{"TombstoneScanner", testTombstoneScanner},
+}
+
+// testTombstoneScanner: ScanTombstones lists exactly the unexpired
+// tombstones, each once, at their versions.
+func testTombstoneScanner(h *harness) {
+	h.versioned()
+	ts := capability[store.TombstoneScanner](h)
+	h.set("live", h.rec("data", time.Hour, 3))
+	h.set("deleted", h.rec("data", time.Hour, 3))
+	h.deleteVersion("deleted", 4, h.now().Add(time.Hour))
+	h.deleteVersion("never-stored", 7, h.now().Add(time.Hour))
+	h.deleteVersion("no-tombstone", 5, h.now().Add(-time.Second))
+	want := map[string]uint64{"deleted": 4, "never-stored": 7}
+	if h.fake() {
+		h.deleteVersion("short", 9, h.now().Add(time.Minute))
+		h.advance(time.Minute)
+	}
+	got := map[string]uint64{}
+	err := ts.ScanTombstones(h.ctx, func(id string, version uint64) error {
+		if _, dup := got[id]; dup {
+			h.Errorf("ScanTombstones visited %s twice", label(id))
+		}
+		got[id] = version
+		return nil
+	})
+	if err != nil {
+		h.Fatalf("ScanTombstones: %v", err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		h.Fatalf("ScanTombstones: got %v, want %v", got, want)
+	}
 }
 
 // testTombstoneReader: a store that reports tombstones reports exactly the
