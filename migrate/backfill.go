@@ -71,6 +71,9 @@ var ErrNoScanner = errors.New("migrate: local store does not implement store.Sca
 // other failed distributed write. It returns the final progress; an error
 // means it stopped early (ctx ended, or the local scan failed).
 func (m *Migrator) Backfill(ctx context.Context, opts BackfillOptions) (BackfillProgress, error) {
+	if m.closed.Load() {
+		return BackfillProgress{}, ErrClosed
+	}
 	sc, ok := m.local.(store.Scanner)
 	if !ok {
 		return BackfillProgress{}, ErrNoScanner

@@ -180,3 +180,51 @@ func (cp *controlPlane) set(stage string, percent float64) control.State {
 	}
 	return st
 }
+
+// TestControlPlaneForce: through the toolkit's own provider, leaving
+// complete is refused until the state is written with force (migratectl
+// --force), which the history records.
+func TestControlPlaneForce(t *testing.T) {
+	ctx := context.Background()
+	cp := startControlPlane(t, 20*time.Millisecond)
+	m := cp.migrator(t, redisstore.New(cp.rdb, redisstore.Options{}))
+	r100 := cp.set(control.StageRamp, 100)
+	// Complete is entered only from ramp 100: the instance must apply it first.
+	waitFor(t, "ramp 100 applied", func() bool { return m.State().Epoch == r100.Epoch })
+	want := cp.set(control.StageComplete, 100)
+	waitFor(t, "complete applied", func() bool { return m.State().Epoch == want.Epoch })
+	if st := m.State(); st.Stage != Complete {
+		t.Fatalf("got %+v, want complete", st)
+	}
+
+	refused := cp.set(control.StageDual, 0)
+	waitFor(t, "the refusal", func() bool { return m.State().FlagError != "" })
+	if st := m.State(); st.Stage != Complete || st.Epoch == refused.Epoch {
+		t.Fatalf("dual without force: %+v, want complete kept at the earlier epoch", st)
+	}
+
+	cur, err := cp.ctl.State(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur.Actor, cur.Reason = "test", "back to dual, forced"
+	forced, err := cp.ctl.UpdateForced(ctx, cur.Epoch, cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !forced.Force {
+		t.Fatalf("UpdateForced wrote %+v without Force", forced)
+	}
+	waitFor(t, "dual with force", func() bool {
+		st := m.State()
+		return st.Stage == Dual && st.Epoch == forced.Epoch && st.FlagError == ""
+	})
+	hist, err := cp.ctl.History(ctx, 1)
+	if err != nil || len(hist) != 1 || !hist[0].Force {
+		t.Fatalf("history: %+v, %v: want the forced change", hist, err)
+	}
+	// The next change without force clears the flag.
+	if next := cp.set(control.StageRamp, 10); next.Force {
+		t.Fatalf("a change without force kept Force: %+v", next)
+	}
+}

@@ -22,7 +22,7 @@
 // raising the percentage logs nobody out; Backfill copies the rest ahead of
 // time.
 //
-// Every write carries a version assigned here (monotonic per process) and is
+// Every write carries a version assigned here (a hybrid logical clock) and is
 // applied to both stores as a compare-and-set; deletes leave tombstones until
 // the session's expiry. An async write, a repair, a lazy copy or a backfill
 // therefore never replaces a newer write and never brings a deleted session
@@ -30,15 +30,43 @@
 //
 // # Following the control plane
 //
-// With Options.Flags the Migrator follows two OpenFeature flags, FlagStage
-// and FlagPercent, from any provider (the toolkit's own Redis provider in
-// migrate/control, or LaunchDarkly, flagd, ...). It evaluates them on
-// provider change events and by polling, never per request, and swaps
-// routing atomically: requests in flight finish on the router they started
-// with. A bad flag value keeps the last good state and is reported in
-// State().FlagError. Any jump between stages is safe in either direction,
-// except leaving complete, which loses the writes made since (the CLI refuses
-// it without --force).
+// With Options.Flags the Migrator follows the OpenFeature flags FlagStage,
+// FlagPercent and FlagForce from any provider (the toolkit's own Redis
+// provider in migrate/control, or LaunchDarkly, flagd, ...). It evaluates
+// them on provider change events and by polling, never per request, and
+// swaps routing atomically: requests in flight finish on the router they
+// started with. A bad flag value keeps the last good state and is reported
+// in State().FlagError.
+//
+// # What the Migrator refuses
+//
+// The Migrator protects its data whatever drives the flags: a flag file, a
+// feature-flag service or an operator's typo. It refuses
+//
+//   - entering complete from anything but ramp 100%: complete stops
+//     reading local, and before ramp 100 sessions that live only in local
+//     (not yet read at a Redis-routed percentage, not backfilled) would be
+//     lost;
+//   - entering complete while a guard trip is latched: that would move
+//     routing forward past the rollback;
+//   - entering complete while the unsynced set has overflowed
+//     (Options.MaxUnsynced): writes Redis may lack await the reconciliation
+//     pass, and complete no longer reads local;
+//   - leaving complete unless FlagForce is true: complete writes Redis only,
+//     so local missed every write since; migratectl's --force writes the
+//     state with FlagForce true, and history records it.
+//
+// A refused value keeps the routing in effect (and the epoch applied), sets
+// State().FlagError, counts in sessionmigrate_flag_refused_total{reason} and
+// is logged once. Every other move, forward or back, is allowed: every
+// stage before complete keeps local whole and answers a local miss from
+// Redis. The first good flag evaluation of a new Migrator is adopted as it
+// is, so a restarted instance joins a fleet already at complete; a provider
+// that is not ready when New returns delays that first evaluation, so set it
+// up with SetProviderAndWait. SetStage applies the same rules and returns an
+// error wrapping ErrRefused; ForceStage is SetStage with FlagForce true.
+//
+// After Close every operation returns ErrClosed.
 //
 // # The guard
 //
@@ -49,7 +77,10 @@
 // local, distributed writes async), records the evidence, publishes the
 // rollback through Options.Publisher, and latches until Resume or an
 // operator's resume reaches the flags (FlagEpoch past the rollback with
-// FlagTripped false). In complete a trip alerts but keeps routing.
+// FlagTripped false). A trip never moves routing forward: at local there is
+// nothing to roll back, so it is only reported (a warning, rate-limited, and
+// sessionmigrate_guard_local_trips_total) and the guard re-arms; nothing is
+// latched or published. In complete a trip alerts but keeps routing.
 //
 // # Jobs
 //

@@ -3,6 +3,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -49,65 +50,89 @@ func (m *Migrator) requestRefresh() {
 }
 
 // refreshFlags reads the flags and applies them. A bad or unreadable value
-// keeps the last good state and is recorded in State.FlagError and logged.
+// keeps the last good state; a transition the Migrator refuses
+// (checkTransition) keeps the routing in effect. Either is recorded in
+// State.FlagError, counted and logged once (after m.mu is released). The
+// first good evaluation is adopted as it is: a new Migrator has written
+// nothing yet, so a restarted instance joins its fleet wherever it is.
 func (m *Migrator) refreshFlags() {
 	ctx, cancel := context.WithTimeout(context.Background(), m.opts.FlagTimeout)
 	defer cancel()
 	m.mu.Lock()
-	cur := m.desired
+	cur, first := m.desired, !m.adopted
 	m.mu.Unlock()
 
-	next, err := m.evaluate(ctx, cur)
-	if err == nil {
-		err = m.leavingComplete(next.stage)
+	next, force, err := m.evaluate(ctx, cur)
+	var ref *refusal
+	if err == nil && !first {
+		// Leaving complete forgets local copies (I/O, no lock held):
+		// only when the move is allowed.
+		if ref = checkTransition(cur, next, guardrails{force: force}); ref == nil {
+			err = m.leavingComplete(next.stage)
+		}
 	}
 
-	m.mu.Lock()
+	var logs logLines
 	released := false
-	defer func() {
-		m.mu.Unlock()
-		if released {
-			m.resumed("control plane")
-		}
-	}()
-	if err != nil {
+	m.mu.Lock()
+	switch {
+	case err != nil:
 		m.metrics.flagErrors.Inc()
 		msg := err.Error()
 		if msg != m.flagError {
-			m.opts.Logger.Warn("sessionmigrate: flag evaluation failed; keeping the last good state", "error", msg)
+			logs.add(slog.LevelWarn, "sessionmigrate: flag evaluation failed; keeping the last good state", "error", msg)
 		}
 		m.flagError = msg
-		_ = m.applyLocked()
-		return
+	default:
+		if m.trip != nil && next.epoch > m.trip.epoch && !next.tripped {
+			m.trip, released = nil, true
+		}
+		if !first {
+			// Again under the lock: SetStage may have moved meanwhile.
+			ref = checkTransition(m.desired, next, m.guardrails(force))
+		}
+		if ref != nil {
+			m.metrics.flagRefused.WithLabelValues(ref.reason).Inc()
+			if ref.msg != m.flagError {
+				logs.add(slog.LevelError, "sessionmigrate: refused the state the flags ask for; keeping the routing in effect",
+					"reason", ref.reason, "error", ref.msg)
+			}
+			m.flagError = ref.msg
+			break
+		}
+		m.adopted = true
+		m.flagError = next.warning
+		m.desired = next
 	}
-	m.flagError = next.warning
-	if m.trip != nil && next.epoch > m.trip.epoch && !next.tripped {
-		m.trip, released = nil, true
+	_ = m.applyLocked(&logs)
+	m.mu.Unlock()
+	logs.emit(m.opts.Logger)
+	if released {
+		m.resumed("control plane")
 	}
-	m.desired = next
-	_ = m.applyLocked()
 }
 
-// evaluate reads every flag; it holds no lock (providers may do I/O).
-func (m *Migrator) evaluate(ctx context.Context, cur desired) (desired, error) {
+// evaluate reads every flag; it holds no lock (providers may do I/O). force
+// is FlagForce: false when missing or unreadable.
+func (m *Migrator) evaluate(ctx context.Context, cur desired) (next desired, force bool, err error) {
 	f, ec := m.opts.Flags, m.opts.EvaluationContext
 	sd, err := f.StringValueDetails(ctx, FlagStage, string(cur.stage), ec)
 	if err != nil {
-		return cur, fmt.Errorf("flag %s: %w", FlagStage, err)
+		return cur, false, fmt.Errorf("flag %s: %w", FlagStage, err)
 	}
 	stage, err := ParseStage(sd.Value)
 	if err != nil {
-		return cur, fmt.Errorf("flag %s: %w", FlagStage, err)
+		return cur, false, fmt.Errorf("flag %s: %w", FlagStage, err)
 	}
 	pd, err := f.FloatValueDetails(ctx, FlagPercent, cur.percent, ec)
 	if err != nil && pd.ErrorCode != openfeature.FlagNotFoundCode {
-		return cur, fmt.Errorf("flag %s: %w", FlagPercent, err)
+		return cur, false, fmt.Errorf("flag %s: %w", FlagPercent, err)
 	}
 	percent := pd.Value
 	if _, err := router.Cut(percent); err != nil || math.IsInf(percent, 0) {
-		return cur, fmt.Errorf("flag %s: value %v: want 0..100 with at most 2 decimals", FlagPercent, percent)
+		return cur, false, fmt.Errorf("flag %s: value %v: want 0..100 with at most 2 decimals", FlagPercent, percent)
 	}
-	next := desired{stage: stage, percent: percent, epoch: cur.epoch, tripped: cur.tripped}
+	next = desired{stage: stage, percent: percent, epoch: cur.epoch, tripped: cur.tripped}
 	if stale, _ := sd.FlagMetadata["stale"].(bool); stale {
 		// The provider could not read the current state and serves its
 		// last good one (the toolkit's control plane marks it so).
@@ -123,7 +148,10 @@ func (m *Migrator) evaluate(ctx context.Context, cur desired) (desired, error) {
 	} else if td.ErrorCode == openfeature.FlagNotFoundCode {
 		next.tripped = false
 	}
-	return next, nil
+	if fd, err := f.BooleanValueDetails(ctx, FlagForce, false, ec); err == nil {
+		force = fd.Value
+	}
+	return next, force, nil
 }
 
 // metadataEpoch reads an "epoch" entry a provider may attach to evaluations.

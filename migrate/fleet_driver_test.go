@@ -29,13 +29,21 @@ func (f *fleet) act() {
 	}
 }
 
-func (f *fleet) setStage(st Stage, p float64) {
+func (f *fleet) setStage(st Stage, p float64) { f.moveStage(st, p, false) }
+
+// moveStage moves every instance, in a random order; force is the flag an
+// operator's --force sets (needed to leave complete).
+func (f *fleet) moveStage(st Stage, p float64, force bool) {
 	f.stats.stageChanges.Add(1)
 	order := f.rng.Perm(len(f.insts))
 	for _, i := range order {
 		inst := f.insts[i]
 		inst.mu.RLock()
-		err := inst.m.SetStage(st, p)
+		set := inst.m.SetStage
+		if force {
+			set = inst.m.ForceStage
+		}
+		err := set(st, p)
 		inst.mu.RUnlock()
 		if err != nil {
 			f.fail("SetStage(%s, %v) on instance %d: %v", st, p, i, err)
@@ -125,7 +133,7 @@ func (f *fleet) leaveComplete() {
 	}
 	f.gate.Unlock()
 	f.logf("round robin off; users pinned again")
-	f.setStage(Ramp, 100)
+	f.moveStage(Ramp, 100, true)
 }
 
 func (f *fleet) setFault() {

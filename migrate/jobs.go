@@ -72,6 +72,9 @@ type JobRunner struct {
 // The instance must publish heartbeats under opts.Instance (see
 // HeartbeatCollector): jobs are run by the instances live at their request.
 func (m *Migrator) StartJobs(ctl *control.Client, opts JobRunnerOptions) (*JobRunner, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
 	if ctl == nil || opts.Instance == "" {
 		return nil, errors.New("migrate: start jobs: a control client and JobRunnerOptions.Instance are required")
 	}

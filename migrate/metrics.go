@@ -34,6 +34,8 @@ type metrics struct {
 	backfill       *prometheus.CounterVec // result
 	rollbacks      *prometheus.CounterVec // reason
 	flagErrors     prometheus.Counter
+	flagRefused    *prometheus.CounterVec // reason
+	guardReports   *prometheus.CounterVec // reason
 	readThrough    *prometheus.CounterVec // result
 	overflow       prometheus.Counter
 
@@ -102,6 +104,10 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() fl
 			Help: "Automatic rollbacks by the guard, by reason."}, []string{"reason"}),
 		flagErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "flag_errors_total",
 			Help: "Flag evaluations rejected (bad or unreadable value); the last good state was kept."}),
+		flagRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "flag_refused_total",
+			Help: "Flag evaluations whose state the Migrator refused (enter_complete: not from ramp 100; complete_tripped: while a guard trip is latched; leave_complete: without the force flag; unsynced_overflowed: complete while untracked writes await reconciliation); the routing in effect was kept."}, []string{"reason"}),
+		guardReports: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "guard_local_trips_total",
+			Help: "Guard trips at local, where there is nothing to roll back: reported, routing unchanged, the guard re-armed; by reason."}, []string{"reason"}),
 		readThrough: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "read_through_total",
 			Help: "Local misses answered from the distributed store (a restarted instance, a re-pinned user), by result (found, miss, deleted, error)."}, []string{"result"}),
 		overflow: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "unsynced_overflow_total",
@@ -115,7 +121,7 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() fl
 		Help: "1 while writes made when the unsynced set was full await a reconciliation pass (complete must not be entered)."}, overflowed)
 	for _, c := range []prometheus.Collector{m.ops, m.latency, m.stage, m.percent, m.tripped, m.paused,
 		m.asyncDropped, m.asyncWrites, m.distWriteFails, m.lazyCopies, m.fallbacks, m.comparisons,
-		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, m.readThrough, m.overflow,
+		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, m.flagRefused, m.guardReports, m.readThrough, m.overflow,
 		unsyncedG, queueG, overflowedG} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -140,6 +146,10 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() fl
 	}
 	for _, r := range guard.Reasons() {
 		m.rollbacks.WithLabelValues(string(r))
+		m.guardReports.WithLabelValues(string(r))
+	}
+	for _, r := range refuseReasons {
+		m.flagRefused.WithLabelValues(r)
 	}
 	for _, r := range []string{"ok", "error"} {
 		m.asyncWrites.WithLabelValues(r)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,8 +68,9 @@ type Migrator struct {
 	// jobGauges is this instance's job progress, for metrics (opsmetrics.go).
 	jobGauges jobGauges
 
-	mu        sync.Mutex // serializes state changes (never held during I/O)
+	mu        sync.Mutex // serializes state changes (never held during I/O or callbacks)
 	desired   desired
+	adopted   bool // a state was accepted: transitions are checked from it
 	trip      *tripInfo
 	flagError string
 
@@ -77,6 +79,10 @@ type Migrator struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+	closed    atomic.Bool
+	// lastLocalTrip is when a guard trip at local was last logged (the
+	// guard re-arms at once there; the log is rate-limited).
+	lastLocalTrip atomic.Int64
 }
 
 // desired is what the flags (or SetStage) ask for.
@@ -204,7 +210,10 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	}
 	m.core = core
 	m.desired = desired{stage: opts.Stage, percent: opts.Percent}
-	if err := m.applyLocked(); err != nil {
+	// Without flags, Options.Stage is the state accepted; with flags, the
+	// first good evaluation is adopted as it is.
+	m.adopted = opts.Flags == nil
+	if err := m.applyLocked(new(logLines)); err != nil {
 		m.shutdown()
 		return nil, err
 	}
@@ -241,33 +250,28 @@ func (m *Migrator) Delete(ctx context.Context, id string) error {
 // State returns what is in effect now.
 func (m *Migrator) State() State { return m.cur.Load().state }
 
-// SetStage sets the desired stage and percentage directly, as a flag change
-// would. Applications that follow flags do not need it.
-func (m *Migrator) SetStage(stage Stage, percent float64) error {
-	if !stage.Valid() {
-		return fmt.Errorf("migrate: unknown stage %q (allowed: local, shadow, dual, ramp, complete)", stage)
-	}
+// checkPercent validates a ramp percentage.
+func checkPercent(percent float64) error {
 	if _, err := router.Cut(percent); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if err := m.leavingComplete(stage); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.desired.stage, m.desired.percent = stage, percent
-	return m.applyLocked()
+	return nil
 }
 
 // Resume releases a guard trip: routing returns to the desired stage. The
 // control plane's resume does this through the flags when the provider serves
 // FlagEpoch and FlagTripped.
 func (m *Migrator) Resume() error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	var logs logLines
 	m.mu.Lock()
 	released := m.trip != nil
 	m.trip = nil
-	err := m.applyLocked()
+	err := m.applyLocked(&logs)
 	m.mu.Unlock()
+	logs.emit(m.opts.Logger)
 	if released {
 		m.resumed("operator")
 	}
@@ -285,8 +289,13 @@ func (m *Migrator) resumed(by string) {
 }
 
 // applyLocked builds the router for the desired state (or the rollback
-// stage while tripped) and swaps it in. m.mu must be held.
-func (m *Migrator) applyLocked() error {
+// stage while tripped) and swaps it in; the stage-change log line goes to
+// logs, written by the caller once m.mu is released. m.mu must be held.
+// After Close it changes nothing: the closed router stays.
+func (m *Migrator) applyLocked(logs *logLines) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
 	d := m.desired
 	st := State{
 		Stage: d.stage, DesiredStage: d.stage, DesiredPercent: d.percent,
@@ -294,9 +303,10 @@ func (m *Migrator) applyLocked() error {
 	}
 	if m.trip != nil {
 		st.Tripped, st.TripReason = true, m.trip.reason
+		// A trip never moves routing forward: local stays local.
 		// Complete no longer writes local: reading it again would lose
 		// every write since. A trip there alerts but keeps routing.
-		if d.stage != Complete {
+		if d.stage != Complete && d.stage != Local {
 			st.Stage = Shadow
 		}
 	}
@@ -326,7 +336,7 @@ func (m *Migrator) applyLocked() error {
 			return nil // keep the router in effect and when it began
 		}
 		if ps.Stage != st.Stage || ps.Percent != st.Percent {
-			m.opts.Logger.Info("sessionmigrate: stage changed",
+			logs.add(slog.LevelInfo, "sessionmigrate: stage changed",
 				"from", string(ps.Stage), "from_percent", ps.Percent,
 				"to", string(st.Stage), "to_percent", st.Percent, "epoch", st.Epoch, "tripped", st.Tripped)
 		} else {
@@ -344,7 +354,12 @@ func (m *Migrator) Unsynced() int { return m.core.Unsynced() }
 
 // Flush waits until queued distributed writes are applied and unsynced
 // sessions have been retried once, or ctx ends.
-func (m *Migrator) Flush(ctx context.Context) error { return m.core.Flush(ctx) }
+func (m *Migrator) Flush(ctx context.Context) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return m.core.Flush(ctx)
+}
 
 // Close stops following flags, drains the async queues (bounded by
 // Options.CloseTimeout) and stops every goroutine. It does not close the
@@ -354,7 +369,28 @@ func (m *Migrator) Close() error {
 	return m.closeErr
 }
 
+// ErrClosed is returned by every operation of a Migrator after Close. It
+// wraps store.ErrClosed.
+var ErrClosed = fmt.Errorf("migrate: closed: %w", store.ErrClosed)
+
+// closedRouter is the router after Close.
+type closedRouter struct{}
+
+func (closedRouter) Get(context.Context, string) (store.Record, bool, error) {
+	return store.Record{}, false, ErrClosed
+}
+func (closedRouter) Set(context.Context, string, store.Record) error { return ErrClosed }
+func (closedRouter) Delete(context.Context, string) error            { return ErrClosed }
+
 func (m *Migrator) shutdown() error {
+	// Refuse new operations first; those in flight finish on the router
+	// they loaded, and what they leave unsynced is drained below.
+	m.mu.Lock()
+	m.closed.Store(true)
+	if prev := m.cur.Load(); prev != nil {
+		m.cur.Store(&active{state: prev.state, router: closedRouter{}})
+	}
+	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
 	if m.guard != nil {

@@ -69,6 +69,9 @@ func (s scanSource) String() string {
 // and is returned wrapped; when ctx ends Scan stops with an error wrapping
 // ctx.Err().
 func (m *Migrator) Scan(ctx context.Context, fn func(id string, rec store.Record) error) error {
+	if m.closed.Load() {
+		return ErrClosed
+	}
 	sc := &migratorScan{m: m, fn: fn, seen: make(map[[16]byte]struct{}), done: make(map[scanSource]bool)}
 	for {
 		src, ok := sc.next()

@@ -54,8 +54,11 @@ func TestSessionIDsNeverLogged(t *testing.T) {
 	defer m.Close()
 	ctx := context.Background()
 	id := func(i int) string { return "SECRETSESSION" + strconv.Itoa(i) }
-	for _, st := range []Stage{Shadow, Dual, Ramp, Complete, Ramp, Dual} {
-		if err := m.SetStage(st, 50); err != nil {
+	for _, sp := range []struct {
+		st Stage
+		p  float64
+	}{{Shadow, 0}, {Dual, 0}, {Ramp, 50}, {Ramp, 100}, {Complete, 100}, {Ramp, 50}, {Dual, 0}} {
+		if err := m.ForceStage(sp.st, sp.p); err != nil {
 			t.Fatal(err)
 		}
 		for i := range 20 {

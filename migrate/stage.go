@@ -25,6 +25,11 @@ const (
 	// FlagPercent is a number flag (read with FloatValue): the ramp
 	// percentage, 0..100 with at most 2 decimals.
 	FlagPercent = "session-migration-percent"
+	// FlagForce is a boolean flag: while it is true the Migrator may leave
+	// complete (see the package documentation, "What the Migrator
+	// refuses"). Missing or unreadable, it is false. migratectl's --force
+	// sets it through the control plane for the change it makes.
+	FlagForce = "session-migration-force"
 	// FlagEpoch is an optional integer flag: the control plane's state
 	// epoch. With FlagTripped it lets an operator's resume release a guard
 	// trip (see Migrator.Resume).

@@ -35,17 +35,36 @@ type Publisher interface {
 
 // onTrip runs on the goroutine that tripped the guard, possibly a request:
 // it swaps routing at once (no I/O) and leaves publishing to the publisher
-// goroutine.
+// goroutine. A trip never moves routing forward: at local there is nothing
+// to roll back, so it only reports (a metric and a rate-limited log line)
+// and re-arms the guard; it neither latches nor publishes a rollback.
 func (m *Migrator) onTrip(ev guard.Evidence) {
+	var logs logLines
 	m.mu.Lock()
-	if m.trip != nil {
+	if m.trip != nil || m.closed.Load() {
 		m.mu.Unlock()
 		return
 	}
 	prev := m.cur.Load().state
+	if prev.Stage == Local {
+		m.mu.Unlock()
+		m.metrics.guardReports.WithLabelValues(string(ev.Reason)).Inc()
+		now := m.opts.Now().UnixNano()
+		if last := m.lastLocalTrip.Load(); last == 0 || now-last >= int64(time.Minute) {
+			m.lastLocalTrip.Store(now)
+			m.opts.Logger.Warn("sessionmigrate: guard tripped at local; nothing to roll back, routing unchanged",
+				"reason", string(ev.Reason), "score", ev.Score, "threshold", ev.Threshold,
+				"window_ops", ev.Window.Ops, "error_rate", ev.Window.ErrorRate(), "slow_rate", ev.Window.SlowRate())
+		}
+		if m.guard != nil {
+			m.guard.Reset()
+		}
+		return
+	}
 	m.trip = &tripInfo{reason: string(ev.Reason), epoch: m.desired.epoch, at: ev.At}
-	_ = m.applyLocked()
+	_ = m.applyLocked(&logs)
 	m.mu.Unlock()
+	logs.emit(m.opts.Logger)
 
 	m.metrics.rollbacks.WithLabelValues(string(ev.Reason)).Inc()
 	msg := "sessionmigrate: guard tripped; reads back to local, distributed writes async"

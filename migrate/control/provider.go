@@ -24,8 +24,8 @@ const eventBuffer = 64
 const initTimeout = 10 * time.Second
 
 // Provider is an OpenFeature provider serving the control-plane state as
-// flags: FlagStage (string), FlagPercent (float), FlagEpoch (int) and
-// FlagTripped (bool). Evaluations read a cached snapshot and never touch
+// flags: FlagStage (string), FlagPercent (float), FlagEpoch (int),
+// FlagTripped (bool) and FlagForce (bool). Evaluations read a cached snapshot and never touch
 // Redis; the flags ignore the evaluation context. Every resolution carries
 // flag metadata "epoch" (int64) and "stale" (bool: the last reload failed
 // and the value is the last good state, reason CACHED).
@@ -219,7 +219,7 @@ func (p *Provider) LastError() error {
 // channel was full.
 func (p *Provider) DroppedEvents() uint64 { return p.dropped.Load() }
 
-// BooleanEvaluation resolves FlagTripped.
+// BooleanEvaluation resolves FlagTripped and FlagForce.
 func (p *Provider) BooleanEvaluation(_ context.Context, flag string, def bool, _ openfeature.FlattenedContext) openfeature.BoolResolutionDetail {
 	return resolve(p, flag, def)
 }
@@ -269,6 +269,8 @@ func resolve[T any](p *Provider, flag string, def T) openfeature.GenericResoluti
 		v = int64(s.Epoch)
 	case FlagTripped:
 		v = s.Tripped()
+	case FlagForce:
+		v = s.Force
 	default:
 		out.Reason = openfeature.ErrorReason
 		out.ResolutionError = openfeature.NewFlagNotFoundResolutionError(fmt.Sprintf("flag %q is not served by %s", flag, ProviderName))

@@ -187,7 +187,7 @@ func (p *Provider) succeed(prev snapshot, s State) []openfeature.Event {
 // changedFlags lists the flags whose values differ between prev and s.
 func changedFlags(prev snapshot, s State) []string {
 	if !prev.ok {
-		return []string{FlagStage, FlagPercent, FlagEpoch, FlagTripped}
+		return []string{FlagStage, FlagPercent, FlagEpoch, FlagTripped, FlagForce}
 	}
 	var out []string
 	if prev.state.Stage != s.Stage {
@@ -201,6 +201,9 @@ func changedFlags(prev snapshot, s State) []string {
 	}
 	if prev.state.Tripped() != s.Tripped() {
 		out = append(out, FlagTripped)
+	}
+	if prev.state.Force != s.Force {
+		out = append(out, FlagForce)
 	}
 	return out
 }

@@ -17,9 +17,10 @@ const (
 	StageComplete = "complete"
 )
 
-// Flag keys served by [Provider]. The Migrator evaluates FlagStage and
-// FlagPercent; FlagEpoch and FlagTripped are there for dashboards, hooks and
-// tests.
+// Flag keys served by [Provider]. The Migrator evaluates all five:
+// FlagStage and FlagPercent say what to route, FlagForce lets it leave
+// complete, FlagEpoch and FlagTripped let an operator's resume release a
+// guard trip.
 const (
 	// FlagStage is a string flag holding one of the stage names.
 	FlagStage = "session-migration-stage"
@@ -31,6 +32,10 @@ const (
 	// FlagTripped is a boolean flag: true while the state carries a rollback
 	// that no operator has resumed yet.
 	FlagTripped = "session-migration-tripped"
+	// FlagForce is a boolean flag: true when the state being served was
+	// written with force (State.Force). The Migrator leaves complete only
+	// while it is true.
+	FlagForce = "session-migration-force"
 )
 
 // stageOrder lists the stages in migration order; the index is the rank.

@@ -36,6 +36,11 @@ type State struct {
 	Time time.Time `json:"time,omitzero"`
 	// Rollback is set while the state is rolled back and not yet resumed.
 	Rollback *RollbackInfo `json:"rollback,omitempty"`
+	// Force is true when this state was written with force
+	// ([Client.UpdateForced], [RollbackRequest.Force]); every other write
+	// clears it. The provider serves it as FlagForce: the Migrator leaves
+	// complete only while it is true.
+	Force bool `json:"force,omitempty"`
 }
 
 // RollbackInfo records a rollback until an operator resumes.

@@ -177,6 +177,7 @@ func (c *Client) apply(ctx context.Context, op string, a audit, fn func(cur Stat
 func (c *Client) write(ctx context.Context, prev stored, next State, epoch uint64, a audit) (State, error) {
 	next.Epoch = epoch
 	next.Time = c.now()
+	next.Force = a.force
 	b, err := encodeState(next)
 	if err != nil {
 		return State{}, err
