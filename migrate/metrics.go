@@ -42,6 +42,10 @@ type metrics struct {
 	// pre-bound children for the hot path (no label lookup per call)
 	distOps [numOps][numResults]prometheus.Counter
 	distLat [numOps]prometheus.Observer
+
+	// collectors are every collector above plus the gauge functions, in
+	// the order register registers them.
+	collectors []prometheus.Collector
 }
 
 type opIndex int
@@ -67,7 +71,10 @@ const (
 
 var resultNames = [numResults]string{"ok", "miss", "error", "canceled"}
 
-func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() float64) (*metrics, error) {
+// newMetrics builds the collectors without registering them: the gauge
+// functions read state that New builds afterwards, so New registers them
+// (register) only once a scrape can read everything.
+func newMetrics(unsynced, queue, overflowed func() float64) *metrics {
 	const ns = "sessionmigrate"
 	m := &metrics{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "store_operations_total",
@@ -119,14 +126,10 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() fl
 		Help: "Sessions waiting in the async writer queues."}, queue)
 	overflowedG := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "unsynced_overflowed",
 		Help: "1 while writes made when the unsynced set was full await a reconciliation pass (complete must not be entered)."}, overflowed)
-	for _, c := range []prometheus.Collector{m.ops, m.latency, m.stage, m.percent, m.tripped, m.paused,
+	m.collectors = []prometheus.Collector{m.ops, m.latency, m.stage, m.percent, m.tripped, m.paused,
 		m.asyncDropped, m.asyncWrites, m.distWriteFails, m.lazyCopies, m.fallbacks, m.comparisons,
 		m.mismatches, m.compareDropped, m.backfill, m.rollbacks, m.flagErrors, m.flagRefused, m.guardReports, m.readThrough, m.overflow,
-		unsyncedG, queueG, overflowedG} {
-		if err := reg.Register(c); err != nil {
-			return nil, err
-		}
-	}
+		unsyncedG, queueG, overflowedG}
 	for o := range numOps {
 		m.distLat[o] = m.latency.WithLabelValues("distributed", opNames[o])
 		for r := range numResults {
@@ -160,7 +163,28 @@ func newMetrics(reg prometheus.Registerer, unsynced, queue, overflowed func() fl
 	}
 	m.comparisons.WithLabelValues("match")
 	m.comparisons.WithLabelValues("mismatch")
-	return m, nil
+	return m
+}
+
+// register registers every collector in cs on reg, or none: on an error it
+// unregisters the ones it had registered, so that a failed New leaves reg
+// as it found it.
+func register(reg prometheus.Registerer, cs []prometheus.Collector) error {
+	for i, c := range cs {
+		if err := reg.Register(c); err != nil {
+			unregister(reg, cs[:i])
+			return err
+		}
+	}
+	return nil
+}
+
+// unregister removes cs from reg (Close), so that a new Migrator can
+// register the same metrics on it.
+func unregister(reg prometheus.Registerer, cs []prometheus.Collector) {
+	for _, c := range cs {
+		reg.Unregister(c)
+	}
 }
 
 func (m *metrics) observe(op opIndex, res resultIndex, d time.Duration) {

@@ -67,6 +67,9 @@ type Migrator struct {
 	lastDiff atomic.Pointer[control.InstanceDiff]
 	// jobGauges is this instance's job progress, for metrics (opsmetrics.go).
 	jobGauges jobGauges
+	// collectors are what New registered on Options.Registerer; Close
+	// unregisters them.
+	collectors []prometheus.Collector
 
 	mu        sync.Mutex // serializes state changes (never held during I/O or callbacks)
 	desired   desired
@@ -133,7 +136,10 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 		stop:    make(chan struct{}),
 		trips:   make(chan Rollback, 1),
 	}
-	met, err := newMetrics(opts.Registerer,
+	// The gauge functions read m.core, assigned below: the collectors are
+	// registered only once everything they read exists (a scrape may run
+	// at any moment from another goroutine).
+	met := newMetrics(
 		func() float64 { return float64(m.core.Unsynced()) },
 		func() float64 { return float64(m.core.QueueDepth()) },
 		func() float64 {
@@ -142,27 +148,21 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 			}
 			return 0
 		})
-	if err != nil {
-		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
-	}
 	m.metrics = met
-	if err := opts.Registerer.Register(newOpsCollector(m)); err != nil {
-		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
-	}
+	m.collectors = append([]prometheus.Collector{newOpsCollector(m)}, met.collectors...)
 	if !opts.DisableGuard {
 		gs := opts.Guard
 		gs.Now = opts.Now
 		gs.OnTrip = m.onTrip
 		gs.OnPause = m.onPause
 		gs.OnStateChange = m.onGuardState
+		var err error
 		if m.guard, err = guard.New(gs); err != nil {
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
-		if err := opts.Registerer.Register(scoreCollector{g: m.guard, desc: prometheus.NewDesc(
+		m.collectors = append(m.collectors, scoreCollector{g: m.guard, desc: prometheus.NewDesc(
 			"sessionmigrate_guard_score", "Current score of each guard signal (CUSUM score; run length; inconsistencies in window).",
-			[]string{"reason"}, nil)}); err != nil {
-			return nil, fmt.Errorf("migrate: registering metrics: %w", err)
-		}
+			[]string{"reason"}, nil)})
 	}
 	observed, err := newInstrumented(dv, m.guard, met)
 	if err != nil {
@@ -216,6 +216,11 @@ func New(local, distributed store.Store, opts Options) (*Migrator, error) {
 	if err := m.applyLocked(new(logLines)); err != nil {
 		m.shutdown()
 		return nil, err
+	}
+	if err := register(opts.Registerer, m.collectors); err != nil {
+		m.collectors = nil // none stayed registered
+		m.shutdown()
+		return nil, fmt.Errorf("migrate: registering metrics: %w", err)
 	}
 	if m.guard != nil {
 		m.guard.Start()
@@ -362,8 +367,10 @@ func (m *Migrator) Flush(ctx context.Context) error {
 }
 
 // Close stops following flags, drains the async queues (bounded by
-// Options.CloseTimeout) and stops every goroutine. It does not close the
-// stores. Calling it again returns the first result.
+// Options.CloseTimeout), stops every goroutine and unregisters the metrics
+// New registered, so that a new Migrator can register them on the same
+// Registerer. It does not close the stores. Calling it again returns the
+// first result.
 func (m *Migrator) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.shutdown() })
 	return m.closeErr
@@ -400,6 +407,7 @@ func (m *Migrator) shutdown() error {
 	defer cancel()
 	left, err := m.core.Close(ctx)
 	m.checker.Close()
+	unregister(m.opts.Registerer, m.collectors)
 	if err != nil {
 		return fmt.Errorf("migrate: close: %d sessions left unsynced: %w", left, err)
 	}

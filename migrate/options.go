@@ -74,7 +74,9 @@ type Options struct {
 	CompareDelay time.Duration
 
 	// Registerer receives the Migrator's Prometheus collectors (see the
-	// README's metrics table). Nil: a private registry, not exported.
+	// README's metrics table). New registers them once they can be
+	// scraped; Close unregisters them, so a later Migrator can register
+	// on the same Registerer. Nil: a private registry, not exported.
 	Registerer prometheus.Registerer
 	// Guard configures the automatic rollback; the zero value is the
 	// migration plan's defaults (see package guard). Its callbacks and
@@ -87,7 +89,8 @@ type Options struct {
 	Publisher Publisher
 
 	// Logger receives stage changes, flag errors and guard events; never a
-	// session id. Default: discard.
+	// session id. Its handler is never called with a lock of the Migrator
+	// held, so it may call the Migrator back. Default: discard.
 	Logger *slog.Logger
 	// Now is the clock (default time.Now). Writes to a local store that
 	// implements store.SetterAt (memstore) are judged by it, so a custom
