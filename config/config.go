@@ -3,13 +3,21 @@ package config
 import (
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/consistency"
+	"github.com/sessionmigrate/sessionmigrate/migrate"
+	"github.com/sessionmigrate/sessionmigrate/migrate/control"
 	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
+	"github.com/sessionmigrate/sessionmigrate/router"
+	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
 
 // Config is the one configuration shared by applications embedding the
 // toolkit and by migratectl. [Load] fills every field, defaults included, so
-// a loaded Config never relies on zero values meaning "default"; [Default]
-// returns the defaults alone.
+// a loaded Config never relies on zero values meaning "default" (except
+// migration.compare_delay, whose default follows migration.dist_timeout);
+// [Default] returns the defaults alone. The defaults are those of the
+// types each section configures (migrate.Options, redisstore.Options,
+// control.Options, guard.Settings), taken from their packages.
 //
 // Each field's configuration key is its mapstructure tag path, for example
 // Redis.TLS.CAFile is "redis.tls.ca_file". The yaml and json tags carry the
@@ -95,6 +103,12 @@ type Store struct {
 	MaxTTL time.Duration `mapstructure:"max_ttl" yaml:"max_ttl" json:"max_ttl"`
 	// Timeout bounds each store call to Redis. Default 1s.
 	Timeout time.Duration `mapstructure:"timeout" yaml:"timeout" json:"timeout"`
+	// LegacySidecars writes sidecars in the form releases before sidecars
+	// carried the expiry can read (redisstore.Options.LegacySidecars). Set
+	// it on every instance during a rolling upgrade from such a release
+	// while the migration is past local; clear it once no old instance
+	// runs. Default false.
+	LegacySidecars bool `mapstructure:"legacy_sidecars" yaml:"legacy_sidecars" json:"legacy_sidecars"`
 }
 
 // Control configures the control plane (package migrate/control).
@@ -136,12 +150,20 @@ type Migration struct {
 	AsyncWorkers int `mapstructure:"async_workers" yaml:"async_workers" json:"async_workers"`
 	// RepairInterval is how often unsynced sessions are retried. Default 1s.
 	RepairInterval time.Duration `mapstructure:"repair_interval" yaml:"repair_interval" json:"repair_interval"`
+	// MaxUnsynced bounds the sessions tracked as possibly older in Redis
+	// than in local (about 110 bytes each for scs tokens). When it is
+	// full, writes are still acknowledged but left untracked, and complete
+	// is refused until a reconciliation pass has copied every local
+	// session. Default 500000.
+	MaxUnsynced int `mapstructure:"max_unsynced" yaml:"max_unsynced" json:"max_unsynced"`
 	// ShadowSample compares one shadow read in ShadowSample. Default 100.
 	ShadowSample int `mapstructure:"shadow_sample" yaml:"shadow_sample" json:"shadow_sample"`
 	// CompareQueue bounds pending comparisons. Default 1000.
 	CompareQueue int `mapstructure:"compare_queue" yaml:"compare_queue" json:"compare_queue"`
-	// CompareDelay is how long a mismatch waits before it is re-checked.
-	// Default 100ms.
+	// CompareDelay is how long a mismatch waits before it is re-checked;
+	// it must be above DistTimeout, so that a write still under way is not
+	// mistaken for a stale copy. 0, the default, means 2 × DistTimeout +
+	// 50ms (250ms with the default DistTimeout).
 	CompareDelay time.Duration `mapstructure:"compare_delay" yaml:"compare_delay" json:"compare_delay"`
 	// CloseTimeout bounds how long Close waits for queues to drain.
 	// Default 5s.
@@ -205,7 +227,9 @@ const (
 )
 
 // Default returns the configuration every key falls back to. Redis.Addrs is
-// empty: it has no default.
+// empty: it has no default. Every other value is the default of the
+// package the key configures, so that a key left out of the file and a
+// field left zero in that package's options mean the same.
 func Default() Config {
 	return Config{
 		Redis: Redis{
@@ -215,28 +239,29 @@ func Default() Config {
 			WriteTimeout: 3 * time.Second,
 		},
 		Store: Store{
-			Prefix:  "scs:session:",
-			MaxTTL:  24 * time.Hour,
-			Timeout: time.Second,
+			Prefix:  redisstore.DefaultPrefix,
+			MaxTTL:  router.DefaultMaxTTL, // migrate.Options.MaxTTL; redisstore's is the same
+			Timeout: redisstore.DefaultTimeout,
 		},
 		Control: Control{
-			Prefix:            "sessionmigrate",
-			PollInterval:      time.Second,
-			HeartbeatInterval: 5 * time.Second,
-			Timeout:           2 * time.Second,
+			Prefix:            control.DefaultPrefix,
+			PollInterval:      control.DefaultPollInterval,
+			HeartbeatInterval: control.DefaultHeartbeatInterval,
+			Timeout:           control.DefaultTimeout,
 		},
 		Migration: Migration{
-			Salt:           "sessionmigrate",
-			PollInterval:   5 * time.Second,
-			FlagTimeout:    2 * time.Second,
-			DistTimeout:    100 * time.Millisecond,
-			QueueSize:      10000,
-			AsyncWorkers:   4,
-			RepairInterval: time.Second,
-			ShadowSample:   100,
-			CompareQueue:   1000,
-			CompareDelay:   100 * time.Millisecond,
-			CloseTimeout:   5 * time.Second,
+			Salt:           migrate.DefaultSalt,
+			PollInterval:   migrate.DefaultPollInterval,
+			FlagTimeout:    migrate.DefaultFlagTimeout,
+			DistTimeout:    router.DefaultDistTimeout,
+			QueueSize:      router.DefaultQueueSize,
+			AsyncWorkers:   router.DefaultWorkers,
+			RepairInterval: router.DefaultRepairInterval,
+			MaxUnsynced:    router.DefaultMaxUnsynced,
+			ShadowSample:   router.DefaultShadowSample,
+			CompareQueue:   consistency.DefaultQueue,
+			CompareDelay:   0, // derived from DistTimeout by migrate.New
+			CloseTimeout:   migrate.DefaultCloseTimeout,
 		},
 		Guard: Guard{
 			Enabled:             true,
@@ -246,7 +271,7 @@ func Default() Config {
 			ErrorRate:           guard.DefaultErrorRateLimit,
 			LatencyThreshold:    guard.DefaultSlowThreshold,
 			LatencyLimit:        guard.DefaultSlowLimit,
-			Availability:        0.999, // 1 - guard.DefaultUnavailableLimit, written exactly
+			Availability:        complement(guard.DefaultUnavailableLimit),
 			Sensitivity:         guard.DefaultH,
 			InconsistencyLimit:  guard.DefaultInconsistencyLimit,
 			InconsistencyWindow: guard.DefaultInconsistencyWindow,

@@ -6,7 +6,21 @@
 //	if err != nil { ... }
 //	if err := cfg.Validate(); err != nil { ... } // every problem, one per line
 //	rdb, err := cfg.RedisClient()                // standalone, sentinel or cluster
-//	settings := cfg.GuardSettings()              // for migrate.Options.Guard
+//	dist := redisstore.New(rdb, cfg.StoreOptions())
+//	m, err := migrate.New(local, dist, cfg.MigrateOptions()) // plus Flags, Registerer, ...
+//
+// [LoadMigrator] does the loading and validation in one call, for
+// applications. The mapping lives here, not in package migrate, so that
+// embedding the Migrator links no configuration library: config imports
+// migrate, never the reverse.
+//
+// # Defaults
+//
+// Every default ([Default]) is the one of the type its key configures
+// (migrate.Options, redisstore.Options, control.Options, guard.Settings),
+// taken from that package's constants, so a key left out and a field left
+// zero mean the same. migration.compare_delay is the one key whose default
+// is 0: migrate.New derives it from migration.dist_timeout.
 //
 // # Sources and precedence
 //

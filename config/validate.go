@@ -189,15 +189,25 @@ func (c *Config) validateMigration(p *problems) {
 		{"migration.flag_timeout", m.FlagTimeout},
 		{"migration.dist_timeout", m.DistTimeout},
 		{"migration.repair_interval", m.RepairInterval},
-		{"migration.compare_delay", m.CompareDelay},
 		{"migration.close_timeout", m.CloseTimeout},
 	} {
 		p.positive(d.key, d.v)
+	}
+	switch {
+	case m.CompareDelay < 0:
+		p.add("migration.compare_delay", "%s must be >= 0 (0: 2 × migration.dist_timeout + 50ms)", m.CompareDelay)
+	case m.CompareDelay > 0 && m.CompareDelay <= m.DistTimeout:
+		// The re-check must come after a write under way at the compared
+		// read has landed or timed out, or it reports a stale copy.
+		p.add("migration.compare_delay", "%s must be above migration.dist_timeout (%s), or 0 for 2 × dist_timeout + 50ms", m.CompareDelay, m.DistTimeout)
 	}
 	p.atLeast("migration.queue_size", m.QueueSize, 1)
 	p.atLeast("migration.async_workers", m.AsyncWorkers, 1)
 	p.atLeast("migration.shadow_sample", m.ShadowSample, 1)
 	p.atLeast("migration.compare_queue", m.CompareQueue, 1)
+	if m.MaxUnsynced < 1 {
+		p.add("migration.max_unsynced", "%d must be >= 1 (sessions; about 110 bytes each)", m.MaxUnsynced)
+	}
 }
 
 func (c *Config) validateGuard(p *problems) {

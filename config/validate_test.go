@@ -59,7 +59,13 @@ func TestValidateMessages(t *testing.T) {
 		{"flag timeout", func(c *config.Config) { c.Migration.FlagTimeout = 0 }, "migration.flag_timeout: 0s must be > 0"},
 		{"dist timeout", func(c *config.Config) { c.Migration.DistTimeout = 0 }, "migration.dist_timeout: 0s must be > 0"},
 		{"repair interval", func(c *config.Config) { c.Migration.RepairInterval = 0 }, "migration.repair_interval: 0s must be > 0"},
-		{"compare delay", func(c *config.Config) { c.Migration.CompareDelay = 0 }, "migration.compare_delay: 0s must be > 0"},
+		{"compare delay negative", func(c *config.Config) { c.Migration.CompareDelay = -time.Second }, "migration.compare_delay: -1s must be >= 0"},
+		{"compare delay at dist timeout", func(c *config.Config) { c.Migration.CompareDelay = 100 * time.Millisecond },
+			"migration.compare_delay: 100ms must be above migration.dist_timeout (100ms)"},
+		{"compare delay below a raised dist timeout", func(c *config.Config) {
+			c.Migration.DistTimeout, c.Migration.CompareDelay = 400*time.Millisecond, 250*time.Millisecond
+		}, "migration.compare_delay: 250ms must be above migration.dist_timeout (400ms)"},
+		{"max unsynced", func(c *config.Config) { c.Migration.MaxUnsynced = 0 }, "migration.max_unsynced: 0 must be >= 1"},
 		{"close timeout", func(c *config.Config) { c.Migration.CloseTimeout = 0 }, "migration.close_timeout: 0s must be > 0"},
 		{"queue size", func(c *config.Config) { c.Migration.QueueSize = 0 }, "migration.queue_size: 0 outside [1, 1048576]"},
 		{"async workers", func(c *config.Config) { c.Migration.AsyncWorkers = -2 }, "migration.async_workers: -2 outside [1, 1048576]"},

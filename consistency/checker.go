@@ -78,21 +78,34 @@ type Mismatch struct {
 	Evidence string
 }
 
+// Defaults of Config's zero values.
+const (
+	// DefaultQueue bounds offered comparisons waiting.
+	DefaultQueue = 1000
+	// DefaultDelay is how long a mismatch waits before its re-check: above
+	// the routers' default synchronous distributed timeout
+	// (router.DefaultDistTimeout, 100ms) with room for the write to land,
+	// as the Migrator derives it (2 × DistTimeout + 50ms).
+	DefaultDelay = 250 * time.Millisecond
+	// DefaultTimeout bounds each distributed read.
+	DefaultTimeout = time.Second
+)
+
 // Config configures a Checker.
 type Config struct {
 	// Local and Distributed are the two stores. Required.
 	Local, Distributed store.Store
 	// Compare decides data equality (default bytes.Equal).
 	Compare Comparator
-	// Queue bounds offered comparisons waiting (default 1000); beyond it
-	// Offer drops and counts.
+	// Queue bounds offered comparisons waiting (default DefaultQueue);
+	// beyond it Offer drops and counts.
 	Queue int
 	// Delay is how long a mismatch waits before its re-check (default
-	// 100ms). Keep it above the routers' synchronous distributed timeout: a
-	// write already under way at the offered read then has landed, or is
-	// tracked as in flight, by the re-check.
+	// DefaultDelay). Keep it above the routers' synchronous distributed
+	// timeout: a write already under way at the offered read then has
+	// landed, or is tracked as in flight, by the re-check.
 	Delay time.Duration
-	// Timeout bounds each distributed read (default 1s).
+	// Timeout bounds each distributed read (default DefaultTimeout).
 	Timeout time.Duration
 	// InFlight reports whether id has a distributed write pending; such
 	// sessions are not compared. Optional.
@@ -139,13 +152,13 @@ func New(cfg Config) (*Checker, error) {
 		return nil, errors.New("consistency: Queue, Delay and Timeout must not be negative")
 	}
 	if cfg.Queue == 0 {
-		cfg.Queue = 1000
+		cfg.Queue = DefaultQueue
 	}
 	if cfg.Delay == 0 {
-		cfg.Delay = 100 * time.Millisecond
+		cfg.Delay = DefaultDelay
 	}
 	if cfg.Timeout == 0 {
-		cfg.Timeout = time.Second
+		cfg.Timeout = DefaultTimeout
 	}
 	if cfg.Compare == nil {
 		cfg.Compare = bytes.Equal

@@ -12,7 +12,7 @@ import (
 const (
 	DefaultDiffBatch       = 256
 	DefaultDiffConcurrency = 2
-	DefaultDiffDelay       = 250 * time.Millisecond
+	DefaultDiffDelay       = DefaultDelay // above the routers' synchronous timeout, as for the Checker
 	DefaultDiffTimeout     = 5 * time.Second
 	DefaultDiffSamples     = 10
 	DefaultMaxCandidates   = 1 << 20

@@ -101,4 +101,19 @@
 // Metrics (prefix sessionmigrate_) register on Options.Registerer; the
 // AdminHandler serves them with a JSON status. Session ids never appear in
 // logs, labels or status: they are credentials.
+//
+// # Configuration and lifecycle
+//
+// Every zero field of Options has a default, defined once beside the
+// setting (the Default constants here, in router, consistency and guard).
+// Package config maps the shared configuration file and SESSIONMIGRATE_*
+// variables onto Options (config.LoadMigrator, Config.MigrateOptions) with
+// the same defaults; this package imports no configuration library, so an
+// application that builds Options in code links none.
+//
+// New registers its metrics only once everything they read exists, so a
+// scrape may run at any moment; Close unregisters them, and a new Migrator
+// may then register on the same Registerer. The injected logger, the flag
+// provider and the Publisher are never called with a lock of the Migrator
+// held: a log handler may call the Migrator back.
 package migrate

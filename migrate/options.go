@@ -9,9 +9,23 @@ import (
 	"github.com/open-feature/go-sdk/openfeature"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sessionmigrate/sessionmigrate/consistency"
 	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
-
 	"github.com/sessionmigrate/sessionmigrate/router"
+)
+
+// Defaults of the Options the Migrator applies itself. The other settings
+// pass through to the package that uses them, whose defaults apply
+// (router, consistency, guard): each field's comment names its default.
+// Package config derives its defaults from these, so that a configuration
+// file without a key and Options without a field mean the same thing.
+const (
+	DefaultPollInterval = 5 * time.Second
+	DefaultFlagTimeout  = 2 * time.Second
+	DefaultCloseTimeout = 5 * time.Second
+	// DefaultSalt is the bucketing salt; every instance and migratectl
+	// must agree on it.
+	DefaultSalt = "sessionmigrate"
 )
 
 // Options configures a Migrator. Every zero value has a documented default;
@@ -29,27 +43,32 @@ type Options struct {
 	Stage   Stage
 	Percent float64
 	// PollInterval is how often flags are re-read as a safety net besides
-	// provider change events (default 5s).
+	// provider change events (default DefaultPollInterval, 5s).
 	PollInterval time.Duration
-	// FlagTimeout bounds one flag evaluation round (default 2s).
+	// FlagTimeout bounds one flag evaluation round (default
+	// DefaultFlagTimeout, 2s).
 	FlagTimeout time.Duration
 
 	// Salt is prepended to session ids before bucketing. Every instance of an
-	// application must use the same salt. Default "sessionmigrate".
+	// application must use the same salt. Default DefaultSalt
+	// ("sessionmigrate").
 	Salt string
 	// DistTimeout bounds synchronous distributed calls on the request path in
-	// dual and ramp (default 100ms): beyond it the request goes on with local.
+	// dual and ramp (default router.DefaultDistTimeout, 100ms): beyond it
+	// the request goes on with local.
 	DistTimeout time.Duration
 	// MaxTTL is the lifetime given to a record written with a zero ExpiresAt
-	// (default 24h). It is resolved once, so both stores keep the same
-	// absolute expiry.
+	// (default router.DefaultMaxTTL, 24h). It is resolved once, so both
+	// stores keep the same absolute expiry.
 	MaxTTL time.Duration
-	// QueueSize bounds the async writer queue (default 10000 sessions);
-	// AsyncWorkers is its number of goroutines (default 4).
+	// QueueSize bounds the async writer queue (default
+	// router.DefaultQueueSize, 10000 sessions); AsyncWorkers is its number
+	// of goroutines (default router.DefaultWorkers, 4).
 	QueueSize    int
 	AsyncWorkers int
-	// RepairInterval is how often unsynced sessions are retried (default 1s,
-	// backing off to 30s while the distributed store fails).
+	// RepairInterval is how often unsynced sessions are retried (default
+	// router.DefaultRepairInterval, 1s, backing off to 30s while the
+	// distributed store fails).
 	RepairInterval time.Duration
 	// MaxUnsynced bounds the set of sessions whose distributed copy may be
 	// older than local (default router.DefaultMaxUnsynced, 500,000: about
@@ -61,15 +80,17 @@ type Options struct {
 	// is applied to the distributed store at once, and fails the caller's
 	// Delete if that fails (router.ErrDeleteNotPropagated).
 	MaxUnsynced int
-	// ShadowSample compares one shadow read in ShadowSample (default 100).
+	// ShadowSample compares one shadow read in ShadowSample (default
+	// router.DefaultShadowSample, 100).
 	ShadowSample int
 	// Comparator decides whether a local and a distributed record hold the
 	// same session (default: equal bytes). See consistency.Comparator.
 	Comparator func(local, distributed []byte) bool
-	// CompareQueue bounds pending comparisons (default 1000); CompareDelay is
-	// how long a mismatch waits before it is re-checked (default
-	// 2*DistTimeout+50ms, so that a synchronous write still under way is
-	// not mistaken for a stale copy; keep it above DistTimeout).
+	// CompareQueue bounds pending comparisons (default
+	// consistency.DefaultQueue, 1000); CompareDelay is how long a mismatch
+	// waits before it is re-checked (default 2*DistTimeout+50ms, 250ms with
+	// the default DistTimeout, so that a synchronous write still under way
+	// is not mistaken for a stale copy; keep it above DistTimeout).
 	CompareQueue int
 	CompareDelay time.Duration
 
@@ -97,7 +118,7 @@ type Options struct {
 	// clock should also be the local store's.
 	Now func() time.Time
 	// CloseTimeout bounds how long Close waits for queues to drain
-	// (default 5s).
+	// (default DefaultCloseTimeout, 5s).
 	CloseTimeout time.Duration
 }
 
@@ -116,12 +137,12 @@ func (o *Options) setDefaults() error {
 		def  time.Duration
 		name string
 	}{
-		{&o.PollInterval, 5 * time.Second, "PollInterval"},
-		{&o.FlagTimeout, 2 * time.Second, "FlagTimeout"},
+		{&o.PollInterval, DefaultPollInterval, "PollInterval"},
+		{&o.FlagTimeout, DefaultFlagTimeout, "FlagTimeout"},
 		{&o.DistTimeout, router.DefaultDistTimeout, "DistTimeout"},
 		{&o.MaxTTL, router.DefaultMaxTTL, "MaxTTL"},
 		{&o.RepairInterval, router.DefaultRepairInterval, "RepairInterval"},
-		{&o.CloseTimeout, 5 * time.Second, "CloseTimeout"},
+		{&o.CloseTimeout, DefaultCloseTimeout, "CloseTimeout"},
 	}
 	for _, f := range durs {
 		if *f.d < 0 {
@@ -140,7 +161,7 @@ func (o *Options) setDefaults() error {
 		{&o.AsyncWorkers, router.DefaultWorkers, "AsyncWorkers"},
 		{&o.ShadowSample, router.DefaultShadowSample, "ShadowSample"},
 		{&o.MaxUnsynced, router.DefaultMaxUnsynced, "MaxUnsynced"},
-		{&o.CompareQueue, 1000, "CompareQueue"},
+		{&o.CompareQueue, consistency.DefaultQueue, "CompareQueue"},
 	}
 	for _, f := range ints {
 		if *f.p < 0 {
@@ -154,10 +175,10 @@ func (o *Options) setDefaults() error {
 		return fmt.Errorf("migrate: Options.CompareDelay must not be negative, got %v", o.CompareDelay)
 	}
 	if o.CompareDelay == 0 {
-		o.CompareDelay = 2*o.DistTimeout + 50*time.Millisecond
+		o.CompareDelay = compareDelay(o.DistTimeout)
 	}
 	if o.Salt == "" {
-		o.Salt = "sessionmigrate"
+		o.Salt = DefaultSalt
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -169,6 +190,13 @@ func (o *Options) setDefaults() error {
 		o.Registerer = prometheus.NewRegistry()
 	}
 	return nil
+}
+
+// compareDelay is the default CompareDelay for a DistTimeout: a write on
+// the request path at the compared read has landed or timed out by then,
+// with room for the re-check's own read.
+func compareDelay(distTimeout time.Duration) time.Duration {
+	return 2*distTimeout + 50*time.Millisecond
 }
 
 // ErrNotVersioned is returned by New when a store does not implement

@@ -169,8 +169,7 @@ func (a *app) removeFootprint(ctx context.Context, ctl *control.Client, v *finis
 			fmt.Fprintf(a.stderr, "finish: "+format+"\n", args...)
 		}
 	}
-	cfg := a.cfg.Store
-	rs := redisstore.New(a.rdb, redisstore.Options{Prefix: cfg.Prefix, MaxTTL: cfg.MaxTTL, Timeout: cfg.Timeout})
+	rs := redisstore.New(a.rdb, a.cfg.StoreOptions())
 	counts, err := rs.RemoveSidecars(ctx, redisstore.RemoveSidecarsOptions{DryRun: v.DryRun, Batch: batch, Progress: func(c redisstore.SidecarCounts) {
 		show("sidecars: %s keys scanned, %s sidecars %s", thousands(c.Scanned), thousands(c.Found()), verb)
 	}})

@@ -81,8 +81,7 @@ func (p *preflighter) memory(ctx context.Context) {
 // sampleSize measures the mean data size of up to sampleSessions sessions
 // already in Redis, or returns the default and says so.
 func (p *preflighter) sampleSize(ctx context.Context) (int64, string) {
-	cfg := p.a.cfg.Store
-	rs := redisstore.New(p.a.rdb, redisstore.Options{Prefix: cfg.Prefix, MaxTTL: cfg.MaxTTL, Timeout: cfg.Timeout})
+	rs := redisstore.New(p.a.rdb, p.a.cfg.StoreOptions())
 	var ids []string
 	err := rs.ScanIDs(ctx, func(page []string) error {
 		ids = append(ids, page[:min(len(page), sampleSessions-len(ids))]...)

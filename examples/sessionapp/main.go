@@ -108,9 +108,9 @@ func serve(ctx context.Context, s settings, stdout, stderr io.Writer) error {
 
 	local := memstore.New()
 	defer local.Close()
-	dist := redisstore.New(rdb, redisstore.Options{Prefix: s.cfg.Store.Prefix, MaxTTL: s.cfg.Store.MaxTTL, Timeout: s.cfg.Store.Timeout})
+	dist := redisstore.New(rdb, s.cfg.StoreOptions())
 	reg := prometheus.NewRegistry()
-	opts := migrate.OptionsFromConfig(s.cfg)
+	opts := s.cfg.MigrateOptions()
 	opts.Flags = api.NewClient()
 	opts.Registerer = reg
 	opts.Publisher = migrate.ControlPublisher(ctl, s.instance)
