@@ -239,8 +239,9 @@ func (p *lockProbe) seen(substr string) bool {
 }
 
 // TestNoLoggingUnderLock: the injected logger runs with no Migrator lock
-// held, for every state change: SetStage, a guard trip, Resume, a flag
-// change, a refused flag value and a trip released by the control plane.
+// held, for every state change: a guard trip at local and elsewhere,
+// SetStage, Resume, a flag change, a refused transition, a bad flag value
+// and a trip released by the control plane.
 func TestNoLoggingUnderLock(t *testing.T) {
 	probe := &lockProbe{}
 	flags := func(stage string, percent float64, epoch int64, tripped bool) map[string]memprovider.InMemoryFlag {
@@ -255,6 +256,8 @@ func TestNoLoggingUnderLock(t *testing.T) {
 	probe.m.Store(f.m)
 
 	waitFor(t, "epoch 1", func() bool { return f.m.State().Epoch == 1 })
+	// A guard trip at local is reported only.
+	f.m.Trip()
 	if err := f.m.SetStage(Dual, 0); err != nil { // stage changed
 		t.Fatal(err)
 	}
@@ -265,14 +268,17 @@ func TestNoLoggingUnderLock(t *testing.T) {
 	}
 	p.UpdateFlags(flags("ramp", 10, 1, false)) // stage changed, from the flags
 	waitFor(t, "ramp 10 from the flags", func() bool { return f.m.State().Stage == Ramp })
+	p.UpdateFlags(flags("complete", 100, 1, false)) // refused: complete only from ramp 100
+	waitFor(t, "refusal", func() bool { return f.m.State().FlagError != "" })
 	p.UpdateFlags(flags("sideways", 10, 1, false)) // flag evaluation failed
-	waitFor(t, "flag error", func() bool { return f.m.State().FlagError != "" })
+	waitFor(t, "flag error", func() bool { return strings.Contains(f.m.State().FlagError, "sideways") })
 	f.m.Trip()
 	waitFor(t, "second trip", func() bool { return f.m.State().Tripped })
 	p.UpdateFlags(flags("ramp", 10, 2, false)) // released by the control plane
 	waitFor(t, "trip released by the flags", func() bool { return !f.m.State().Tripped })
 
-	for _, want := range []string{"stage changed", "guard tripped", "guard trip released", "flag evaluation failed"} {
+	for _, want := range []string{"stage changed", "guard tripped at local", "guard tripped;", "guard trip released",
+		"refused the state the flags ask for", "flag evaluation failed"} {
 		if !probe.seen(want) {
 			t.Errorf("no %q record handled: the test did not cover it", want)
 		}
