@@ -115,6 +115,25 @@ func TestSettingsSources(t *testing.T) {
 	}
 }
 
+// TestSettingsReachTheOptions: what sessionapp builds its store and its
+// Migrator with comes from the shared configuration, legacy sidecars (for
+// a rolling upgrade) and the unsynced bound included.
+func TestSettingsReachTheOptions(t *testing.T) {
+	s, _, err := parseSettings([]string{"--redis-addr", "127.0.0.1:7005"}, &bytes.Buffer{}, env(map[string]string{
+		"SESSIONMIGRATE_STORE_LEGACY_SIDECARS":  "true",
+		"SESSIONMIGRATE_MIGRATION_MAX_UNSYNCED": "123456",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if so := s.cfg.StoreOptions(); !so.LegacySidecars || so.Prefix != "scs:session:" {
+		t.Errorf("store options: got %+v, want legacy sidecars and the default prefix", so)
+	}
+	if mo := s.cfg.MigrateOptions(); mo.MaxUnsynced != 123456 {
+		t.Errorf("migrate options: got MaxUnsynced %d, want 123456", mo.MaxUnsynced)
+	}
+}
+
 func TestCookieFlags(t *testing.T) {
 	tests := []struct {
 		args []string
