@@ -2,6 +2,7 @@ package migrate
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
@@ -29,22 +30,35 @@ func (f *fleet) act() {
 	}
 }
 
-func (f *fleet) setStage(st Stage, p float64) { f.moveStage(st, p, false) }
+func (f *fleet) setStage(st Stage, p float64) bool { return f.moveStage(st, p, false) }
 
 // moveStage moves every instance, in a random order; force is the flag an
-// operator's --force sets (needed to leave complete).
-func (f *fleet) moveStage(st Stage, p float64, force bool) {
+// operator's --force sets (needed to leave complete). Entering complete is
+// refused by an instance whose guard tripped since the driver resumed it
+// (its Redis operations failed under a fault just healed, or slowly): the
+// operator resumes it and tries again; when it keeps refusing, the
+// instances already at complete go back to ramp 100 (forced) and the move
+// is abandoned. It reports whether the fleet moved.
+func (f *fleet) moveStage(st Stage, p float64, force bool) bool {
 	f.stats.stageChanges.Add(1)
 	order := f.rng.Perm(len(f.insts))
-	for _, i := range order {
+	for n, i := range order {
 		inst := f.insts[i]
-		inst.mu.RLock()
-		set := inst.m.SetStage
-		if force {
-			set = inst.m.ForceStage
+		err := f.setOne(inst, st, p, force)
+		for try := 0; errors.Is(err, ErrRefused) && st == Complete && try < 20; try++ {
+			f.resumeTrips()
+			time.Sleep(5 * time.Millisecond)
+			err = f.setOne(inst, st, p, force)
 		}
-		err := set(st, p)
-		inst.mu.RUnlock()
+		if errors.Is(err, ErrRefused) && st == Complete {
+			f.logf("complete refused by instance %d (%v); back to ramp 100", i, err)
+			for _, j := range order[:n] {
+				if err := f.setOne(f.insts[j], Ramp, 100, true); err != nil {
+					f.fail("back to ramp 100 on instance %d: %v", j, err)
+				}
+			}
+			return false
+		}
 		if err != nil {
 			f.fail("SetStage(%s, %v) on instance %d: %v", st, p, i, err)
 		}
@@ -55,6 +69,16 @@ func (f *fleet) moveStage(st Stage, p float64, force bool) {
 		f.backfilled = false
 	}
 	f.logf("stage %s %v", st, p)
+	return true
+}
+
+func (f *fleet) setOne(inst *fleetInstance, st Stage, p float64, force bool) error {
+	inst.mu.RLock()
+	defer inst.mu.RUnlock()
+	if force {
+		return inst.m.ForceStage(st, p)
+	}
+	return inst.m.SetStage(st, p)
 }
 
 // changeStage takes one allowed transition.
@@ -103,7 +127,9 @@ func (f *fleet) enterComplete() {
 	if !f.backfill() {
 		return
 	}
-	f.setStage(Complete, 100)
+	if !f.setStage(Complete, 100) {
+		return
+	}
 	// An instance may have written async meanwhile (a guard trip routes to
 	// shadow); its unsynced sessions are served from its local store, and
 	// only from there, until they reach Redis. Users stay pinned until
