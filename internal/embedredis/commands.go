@@ -114,15 +114,17 @@ func (c *clock) prepare(cmd string, args []string) (newCmd string, newArgs []str
 		// miniredis refuses what does not parse: nothing to prepare.
 	case "EVAL", "EVAL_RO":
 		if len(args) > 0 {
-			return cmd, args, false, c.scripts[scriptSHA(args[0])]
+			return cmd, args, false, c.script(args[0])
 		}
 	case "EVALSHA", "EVALSHA_RO":
 		if len(args) > 0 {
-			// A script this server has not seen (loaded inside a
-			// transaction, or unknown) may read the time.
+			// A script the hook has not seen, which miniredis does not
+			// know either, is taken to read the time all the same.
 			readsTime, known := c.scripts[strings.ToLower(args[0])]
 			return cmd, args, false, readsTime || !known
 		}
+	case "SCRIPT":
+		c.scriptLoad(args)
 	case "RESTORE":
 		// It runs with miniredis's clock moved to now (readsClock).
 		c.noteRestore(args, now)
@@ -130,11 +132,11 @@ func (c *clock) prepare(cmd string, args []string) (newCmd string, newArgs []str
 	return cmd, args, false, readsClock[cmd] || c.hashTTLs
 }
 
-// absolute returns the argument that makes miniredis store the absolute
-// expiry ms (Unix milliseconds) for a command at now, and records it: ms
-// itself, or, when it is not in the future, 1 (1ms or 1s after the
-// epoch): also in the past for miniredis's clock, which may lag now, so
-// that miniredis deletes the key at once as Redis does.
+// absolute returns the PXAT argument that makes miniredis store the
+// absolute expiry ms (Unix milliseconds) for a command at now, and records
+// it: ms itself, or, when it is not in the future, 1 (1ms after the
+// epoch): in the past for miniredis's clock too, which may lag now, so
+// that miniredis deletes the key at once, as Redis does.
 func (c *clock) absolute(ms, now int64) string {
 	if ms <= now {
 		return "1"
@@ -233,11 +235,17 @@ func (c *clock) noteQueued(cmd string, args []string) {
 		}
 	case "RESTORE":
 		c.noteRestore(args, at)
+	case "EVAL", "EVAL_RO":
+		if len(args) > 0 {
+			c.script(args[0])
+		}
+	case "SCRIPT":
+		c.scriptLoad(args)
 	}
 }
 
-// notice keeps what any command tells: the databases it may put keys in,
-// whether hash fields have expiries, the scripts it loads.
+// notice keeps what any command tells about the keyspace: the databases
+// it may put keys in, and whether hash fields have expiries.
 func (c *clock) notice(cmd string, args []string) {
 	dbArg := -1
 	switch cmd {
@@ -260,12 +268,6 @@ func (c *clock) notice(cmd string, args []string) {
 	}
 	if setsHashTTLs[cmd] {
 		c.hashTTLs = true
-	}
-	switch {
-	case (cmd == "EVAL" || cmd == "EVAL_RO") && len(args) > 0:
-		c.script(args[0])
-	case cmd == "SCRIPT" && len(args) > 1 && strings.EqualFold(args[0], "LOAD"):
-		c.script(args[1])
 	}
 }
 
@@ -295,17 +297,23 @@ func (c *clock) noteRestore(args []string, now int64) {
 }
 
 // script records whether the Lua source src may read the time, under its
-// SHA1 (what EVALSHA names it by).
-func (c *clock) script(src string) {
-	sha := scriptSHA(src)
-	if _, ok := c.scripts[sha]; !ok {
-		c.scripts[sha] = classifyScript(src)
+// SHA1 (what EVALSHA names it by), and returns it.
+func (c *clock) script(src string) (readsTime bool) {
+	sum := sha1.Sum([]byte(src))
+	sha := hex.EncodeToString(sum[:])
+	readsTime, ok := c.scripts[sha]
+	if !ok {
+		readsTime = classifyScript(src)
+		c.scripts[sha] = readsTime
 	}
+	return readsTime
 }
 
-func scriptSHA(src string) string {
-	sum := sha1.Sum([]byte(src))
-	return hex.EncodeToString(sum[:])
+// scriptLoad records the script of SCRIPT LOAD src.
+func (c *clock) scriptLoad(args []string) {
+	if len(args) > 1 && strings.EqualFold(args[0], "LOAD") {
+		c.script(args[1])
+	}
 }
 
 var (
