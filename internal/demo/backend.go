@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/sessionmigrate/sessionmigrate/internal/embedredis"
 	"github.com/sessionmigrate/sessionmigrate/internal/redistest"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
@@ -53,14 +53,14 @@ func startBackend(ctx context.Context, opts Options, say func(format string, arg
 	var err error
 	switch {
 	case opts.ForceMiniredis:
-		b, err = startMiniredis()
+		b, err = startEmbedded()
 	default:
 		if _, lookErr := redistest.Binary(); lookErr != nil {
 			if opts.ForceRealRedis {
 				return nil, fmt.Errorf("%w: redis-server not found: %s", ErrNoRedis, installHint)
 			}
 			say("  redis      redis-server is not on PATH; trying the embedded miniredis instead\n")
-			b, err = startMiniredis()
+			b, err = startEmbedded()
 			break
 		}
 		b, err = startRedisServer(ctx)
@@ -95,44 +95,20 @@ func startRedisServer(ctx context.Context) (*backend, error) {
 	return b, nil
 }
 
-// startMiniredis starts the embedded fallback. By default miniredis keeps a
-// key's TTL as a duration that only FastForward shortens, so PXAT followed by
-// PEXPIRETIME drifts and keys never expire in real time; ClockTTL makes TTLs
-// follow the wall clock and stay coherent with PXAT/PEXPIRETIME, which the
-// demo's "expiry preserved to the millisecond" check needs.
-func startMiniredis() (*backend, error) {
-	m := miniredis.NewMiniRedis()
-	// A clock in whole milliseconds, moved by a goroutine: PXAT and
-	// PEXPIRETIME are in ms, and miniredis rounds a TTL computed against a
-	// sub-millisecond now.
-	m.SetTime(time.Now().Truncate(time.Millisecond))
-	m.ClockTTL(true)
-	if err := m.Start(); err != nil {
-		return nil, fmt.Errorf("demo: starting miniredis: %w", err)
+// startEmbedded starts the embedded fallback: miniredis through
+// internal/embedredis, on which absolute expiries read back exactly and
+// keys expire at their instant by the real clock, as on redis-server (the
+// demo checks expiries to the millisecond; TestBackendFidelity holds both
+// backends to the same answers).
+func startEmbedded() (*backend, error) {
+	s, err := embedredis.Start(embedredis.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("demo: starting the embedded Redis: %w", err)
 	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case now := <-t.C:
-				m.SetTime(now.Truncate(time.Millisecond))
-			}
-		}
-	}()
 	return &backend{
-		addr: m.Addr(),
-		name: fmt.Sprintf("embedded miniredis on %s (in this process; install redis-server to use a real one)", m.Addr()),
-		close: func() error {
-			close(stop)
-			<-done
-			m.Close()
-			return nil
-		},
+		addr:  s.Addr(),
+		name:  fmt.Sprintf("embedded miniredis on %s (in this process; install redis-server to use a real one)", s.Addr()),
+		close: s.Close,
 	}, nil
 }
 

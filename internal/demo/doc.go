@@ -3,9 +3,10 @@
 // (`migratectl demo`) and understand in a minute.
 //
 // [Run] starts Redis (a real redis-server on a free loopback port when one
-// is installed; otherwise the embedded, in-process miniredis, run on a
-// millisecond clock so expiries stay exact, with wider timeouts because it
-// is slower than Redis; the latency fault needs the real server), then
+// is installed; otherwise the embedded, in-process miniredis of
+// internal/embedredis, whose clock keeps expiries exact as on Redis, with
+// wider timeouts because it is slower than Redis; the latency fault needs
+// the real server), then
 // several application instances in the process, each embedded the way
 // examples/sessionapp embeds sessionmigrate: a memstore holding the
 // sessions in process memory, a redisstore on the instance's own Redis
