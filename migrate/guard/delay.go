@@ -96,7 +96,8 @@ func (d *stalls) observe(end, over int64) {
 // own returns how long the process itself kept the operation that took
 // latency nanoseconds and ended at now waiting: the stalls overlapping it,
 // counting the probe's overdue time if it is overdue. It returns both the
-// total of those overlaps and the longest one.
+// total of those overlaps and the longest one; explained says which
+// counts.
 func (d *stalls) own(now, latency int64) (total, longest int64) {
 	start := now - latency
 	add := func(overlap int64) {
@@ -129,15 +130,18 @@ func (d *stalls) drainWorst() time.Duration { return time.Duration(d.worst.Swap(
 
 // explained reports whether the process's own delay explains why an
 // operation with outcome o and this latency, ending now, was slower than
-// SlowThreshold: net of the process's delay it would not have been.
+// SlowThreshold: net of the process's stalls during it, it would not have
+// been.
 //
-// An answer is judged net of every stall overlapping it. The operation
-// may have waited for a CPU more than once (to send, to read, after a
-// preemption), and a process stalled most of the time cannot tell its
-// own delay from the store's. A Timeout is judged net of the longest
-// stall only: the answer may have come during that stall, but a stall
-// while it was still on its way does not excuse the store, so that a
-// store which no longer answers still trips a starved process's guard.
+// An answer is judged net of every stall overlapping it. One wait for the
+// CPU can span several of the probe's cycles (the probe sleeps between
+// them), an operation can wait more than once (to send, to read), and a
+// process stalled for most of an operation cannot tell its own delay from
+// the store's: the answer is then not evidence against the store. A
+// Timeout is judged net of the longest stall only: the answer may have
+// come during that stall and waited, but stalls while it was still due
+// excuse nothing, so a store that stops answering still trips the guard
+// of a process that is starved much of the time.
 func (g *Guard) explained(o Outcome, latency time.Duration) bool {
 	d := &g.delays
 	if d.last.Load() == 0 && d.due.Load() == 0 {

@@ -216,7 +216,7 @@ func TestStallLogKeepsTheNewest(t *testing.T) {
 		t.Errorf("longest stall got %v, want %v", got, want)
 	}
 	if got, want := time.Duration(total), stallRing*(stallRing+1)/2*time.Millisecond; got != want {
-		t.Errorf("total stalls got %v, want %v", got, want)
+		t.Errorf("total of the stalls got %v, want %v", got, want)
 	}
 	// Overshoots under minStall are timer slack: not stalls.
 	g2, _ := newTestGuard(t, Settings{})
@@ -291,7 +291,7 @@ func TestProbeDisabled(t *testing.T) {
 	g.Close()
 }
 
-// ownDelay is the total stall time overlapping an operation of latency
+// ownDelay is the total of the stalls overlapping an operation of latency
 // ending now.
 func ownDelay(g *Guard, latency time.Duration) time.Duration {
 	total, _ := g.delays.own(g.delays.now(), int64(latency))
