@@ -38,8 +38,10 @@ func (s *instrumented) done(ctx context.Context, op opIndex, start time.Time, er
 	outcome := guard.Classify(ctx, err)
 	if outcome == guard.Canceled && errors.Is(context.Cause(ctx), store.ErrTimeout) {
 		// Our own per-operation deadline fired: the store did not answer
-		// in time. That is the guard's business, not a caller giving up.
-		outcome = guard.Unavailable
+		// in time (or this process was too stalled to read the answer,
+		// which the guard tells apart). That is the guard's business, not
+		// a caller giving up.
+		outcome = guard.Timeout
 	}
 	if s.guard != nil {
 		s.guard.Record(outcome, d)
@@ -48,7 +50,7 @@ func (s *instrumented) done(ctx context.Context, op opIndex, start time.Time, er
 	switch outcome {
 	case guard.Canceled:
 		res = resCanceled
-	case guard.Failure, guard.Unavailable:
+	case guard.Failure, guard.Unavailable, guard.Timeout:
 		res = resError
 	default:
 		if !found {

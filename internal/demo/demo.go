@@ -14,6 +14,7 @@ import (
 	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
 	"github.com/sessionmigrate/sessionmigrate/migrate"
 	"github.com/sessionmigrate/sessionmigrate/migrate/control"
+	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
@@ -117,6 +118,7 @@ func Run(ctx context.Context, w io.Writer, opts Options) (err error) {
 	r.p.stepHeader(len(r.insts))
 
 	for _, s := range r.steps() {
+		r.step = s.name
 		if err := s.run(ctx); err != nil {
 			return err
 		}
@@ -137,6 +139,7 @@ type runner struct {
 	start time.Time
 
 	// per step
+	step      string // its name
 	n         int
 	stepStart time.Time
 	prev      vuser.Result
@@ -302,6 +305,9 @@ func (r *runner) move(ctx context.Context, stage string, percent float64, reason
 		return fmt.Errorf("demo: %w", err)
 	}
 	if err := r.ctl.CheckTransition(ctx, cur, stage, percent, false); err != nil {
+		if trip := r.unexpectedTrip(); trip != nil {
+			return trip // "resume first" means nothing to someone watching a demo
+		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	next := cur
@@ -321,10 +327,41 @@ func (r *runner) awaitState(ctx context.Context, s control.State, start time.Tim
 	if _, err := r.waitAll(ctx, want, func(st migrate.State) bool {
 		return st.Epoch >= s.Epoch && string(st.Stage) == s.Stage && st.Percent == s.Percent && !st.Tripped
 	}); err != nil {
+		if trip := r.unexpectedTrip(); trip != nil {
+			return trip
+		}
 		return err
 	}
 	r.applied, r.appliedIn = want, time.Since(start)
 	return nil
+}
+
+// unexpectedTrip explains a guard that rolled the migration back in a step
+// that did not break Redis, in words for someone watching a demo, and
+// prints the explanation; nil when no instance's guard is tripped.
+func (r *runner) unexpectedTrip() error {
+	var who *instance
+	var ev guard.Evidence
+	for _, in := range r.insts {
+		g := in.m.Guard()
+		if g == nil || !in.m.State().Tripped {
+			continue
+		}
+		if e, ok := g.LastTrip(); ok && (who == nil || e.At.Before(ev.At)) {
+			who, ev = in, e
+		}
+	}
+	if who == nil {
+		return nil
+	}
+	why := tripCause(ev, who.m.Guard().Settings())
+	r.p.printf("\n  FAIL: during step %q the guard of %s rolled the migration back on its own:\n", r.step, who.id)
+	r.p.printf("        %s.\n", why)
+	r.p.printf("        Nothing in this step broke Redis on purpose. Redis runs on this machine with the demo,\n")
+	r.p.printf("        so a machine too busy to give it the CPU in time makes a slow Redis.\n")
+	r.p.printf("        Run the demo again when the machine is quieter, e.g. with other heavy programs closed.\n")
+	return fmt.Errorf("demo: during step %q the guard of %s rolled the migration back: %s; "+
+		"on a busy machine run the demo again", r.step, who.id, why)
 }
 
 // redisSessions counts the session keys in Redis (not sidecars, not the

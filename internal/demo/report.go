@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sessionmigrate/sessionmigrate/internal/vuser"
+	"github.com/sessionmigrate/sessionmigrate/migrate/guard"
 )
 
 // printer writes the narration. It keeps the first write error, so that
@@ -136,4 +137,55 @@ func describe(stage string, percent float64, epoch uint64, tripped bool) string 
 		s += " rolled back"
 	}
 	return s
+}
+
+// tripCause says in plain words what a guard saw when it tripped, from its
+// evidence and settings: "Redis looked slow: 12 of its last 80 calls
+// (15%) took longer than 50ms, and the guard allows 1%".
+func tripCause(ev guard.Evidence, s guard.Settings) string {
+	w := ev.Run // what built the score
+	if w.Ops == 0 {
+		w = ev.Window
+	}
+	share := func(n uint64) string {
+		return fmt.Sprintf("%d of its last %s Redis calls (%s)", n, thousands(w.Ops), percent(ratio(n, w.Ops)))
+	}
+	switch ev.Reason {
+	case guard.ReasonLatency:
+		msg := fmt.Sprintf("Redis looked slow to it: %s took longer than %s, and the guard allows %s",
+			share(w.Slow), latency(s.SlowThreshold), percent(s.Latency.P1))
+		if w.Delayed > 0 {
+			msg += fmt.Sprintf(" (%d more were slow only because its own process was held up, by up to %s, and did not count)",
+				w.Delayed, latency(w.ProcessDelay))
+		}
+		return msg
+	case guard.ReasonErrorRate:
+		return fmt.Sprintf("Redis calls failed: %s failed, and the guard allows %s", share(w.Failures), percent(s.ErrorRate.P1))
+	case guard.ReasonAvailability:
+		return fmt.Sprintf("Redis did not answer: %s got no answer in time, and the guard allows %s",
+			share(w.Unavailable), percent(s.Availability.P1))
+	case guard.ReasonConsecutiveFailures:
+		return fmt.Sprintf("Redis did not answer: %.0f calls in a row failed or got no answer in time", ev.Score)
+	case guard.ReasonInconsistency:
+		return fmt.Sprintf("sessions read from Redis differed from the instance's own copy %.0f times within %s",
+			ev.Score, s.InconsistencyWindow)
+	default:
+		return fmt.Sprintf("it was told to (%s)", ev.Reason)
+	}
+}
+
+func ratio(n, d uint64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return float64(n) / float64(d)
+}
+
+// percent formats a share: 0.15 -> "15%", 0.0123 -> "1.2%", 0.001 ->
+// "0.1%".
+func percent(f float64) string {
+	if p := 100 * f; p < 10 {
+		return strconv.FormatFloat(p, 'g', 2, 64) + "%"
+	}
+	return fmt.Sprintf("%.0f%%", 100*f)
 }

@@ -10,10 +10,11 @@ import (
 	"testing"
 )
 
-// The calibration table in doc.go comes from
+// The calibration tables in doc.go come from
 //
-//	go test -run TestCalibration -v -calibrate ./migrate/guard/
+//	go test ./migrate/guard/ -run 'TestCalibration' -v -calibrate
 //
+// (this test and TestCalibrationProcessDelay).
 // Without -calibrate the test runs a small sample and checks the properties
 // the package doc promises.
 var calibrate = flag.Bool("calibrate", false, "print the guard's calibration table (slow)")

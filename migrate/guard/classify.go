@@ -20,9 +20,12 @@ import (
 //     (or the operation was aborted on shutdown); that says nothing about
 //     the store.
 //   - a timeout (context.DeadlineExceeded from the per-operation timeout,
-//     os.ErrDeadlineExceeded, any net.Error), a closed or reset connection
-//     (net.ErrClosed, io.EOF, io.ErrUnexpectedEOF, ECONNREFUSED,
-//     ECONNRESET, EPIPE): Unavailable. The store was not reachable.
+//     os.ErrDeadlineExceeded, a net.Error whose Timeout is true): Timeout.
+//     The store did not answer in time, or the process was too stalled to
+//     read the answer in time, which Record tells apart.
+//   - a closed or reset connection (net.ErrClosed, io.EOF,
+//     io.ErrUnexpectedEOF, ECONNREFUSED, ECONNRESET, EPIPE, any other
+//     net.Error): Unavailable. The store was not reachable.
 //   - anything else (the store answered with an error, a script failed, a
 //     pool was exhausted): Failure.
 //
@@ -38,6 +41,8 @@ func Classify(ctx context.Context, err error) Outcome {
 		return Success
 	case ctx != nil && ctx.Err() != nil, errors.Is(err, context.Canceled):
 		return Canceled
+	case timedOut(err):
+		return Timeout
 	case unreachable(err):
 		return Unavailable
 	default:
@@ -45,10 +50,17 @@ func Classify(ctx context.Context, err error) Outcome {
 	}
 }
 
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func unreachable(err error) bool {
 	for _, target := range []error{
-		context.DeadlineExceeded, os.ErrDeadlineExceeded, net.ErrClosed,
-		io.EOF, io.ErrUnexpectedEOF,
+		net.ErrClosed, io.EOF, io.ErrUnexpectedEOF,
 		syscall.ECONNREFUSED, syscall.ECONNRESET, syscall.EPIPE,
 	} {
 		if errors.Is(err, target) {

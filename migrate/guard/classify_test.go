@@ -27,8 +27,10 @@ func TestClassify(t *testing.T) {
 		{"caller canceled", done, context.Canceled, Canceled},
 		{"caller gone, any error", done, errors.New("ERR something"), Canceled},
 		{"canceled elsewhere", live, fmt.Errorf("op: %w", context.Canceled), Canceled},
-		{"operation timeout", live, fmt.Errorf("op: %w", context.DeadlineExceeded), Unavailable},
-		{"i/o timeout", live, os.ErrDeadlineExceeded, Unavailable},
+		{"operation timeout", live, fmt.Errorf("op: %w", context.DeadlineExceeded), Timeout},
+		{"i/o timeout", live, os.ErrDeadlineExceeded, Timeout},
+		{"read timeout", live, &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}, Timeout},
+		{"dial timeout", live, &net.OpError{Op: "dial", Net: "tcp", Err: timeoutError{}}, Timeout},
 		{"dial refused", live, opErr, Unavailable},
 		{"dns", live, &net.DNSError{Err: "no such host", Name: "redis"}, Unavailable},
 		{"closed", live, net.ErrClosed, Unavailable},
@@ -45,3 +47,10 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+// timeoutError is a net.Error that timed out, as a dialer's is.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }

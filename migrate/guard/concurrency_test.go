@@ -84,7 +84,7 @@ func TestConcurrentRecordConservesCounts(t *testing.T) {
 			close(stop)
 			<-drained
 			got.add(g.drain())
-			want := counts{one.ops * goroutines, one.fail * goroutines, one.down * goroutines, one.slow * goroutines}
+			want := counts{ops: one.ops * goroutines, fail: one.fail * goroutines, down: one.down * goroutines, slow: one.slow * goroutines}
 			if got != want {
 				t.Errorf("counts got %+v, want %+v", got, want)
 			}

@@ -86,8 +86,17 @@ type Window struct {
 	Failures uint64
 	// Unavailable counts Unavailable outcomes.
 	Unavailable uint64
-	// Slow counts operations slower than Settings.SlowThreshold.
+	// Slow counts operations slower than Settings.SlowThreshold once the
+	// process's own delay during them is taken off.
 	Slow uint64
+	// Delayed counts operations slower than Settings.SlowThreshold only
+	// because the process itself was stalled during them (see "Process
+	// delay" in the package doc). They are not in Slow; a delayed Timeout
+	// is not in Ops either.
+	Delayed uint64
+	// ProcessDelay is the longest the probe found the process stalled
+	// during the span: how late its wake-ups were.
+	ProcessDelay time.Duration
 }
 
 // ErrorRate returns Failures/Ops.
@@ -111,6 +120,8 @@ func (w *Window) add(c counts) {
 	w.Failures += c.fail
 	w.Unavailable += c.down
 	w.Slow += c.slow
+	w.Delayed += c.delayed
+	w.ProcessDelay = max(w.ProcessDelay, c.delay)
 }
 
 // Scores is a snapshot of every signal's current value, for gauges. CUSUM

@@ -36,7 +36,8 @@ type Guard struct {
 	last         Evidence
 	hasLast      bool
 
-	life lifecycle
+	delays stalls // what the probe saw; read by Record's rare path
+	life   lifecycle
 }
 
 // paddedCounter keeps a counter that failures write off the cache lines
@@ -75,6 +76,7 @@ func New(s Settings) (*Guard, error) {
 		lastTick:  s.Now(),
 		incidents: newIncidents(s.InconsistencyLimit, s.InconsistencyWindow),
 	}
+	g.delays.init()
 	g.life.init()
 	return g, nil
 }

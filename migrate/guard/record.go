@@ -26,10 +26,17 @@ const (
 	// Canceled is an operation abandoned because the caller's own context
 	// ended. It is not counted anywhere: it says nothing about the store.
 	Canceled
+	// Timeout is an Unavailable operation that ended because its own
+	// deadline passed: the store did not answer in time. It counts as
+	// Unavailable, unless the process's own delay explains it (see
+	// "Process delay" in the package doc): then it is not counted at all,
+	// as if Canceled, since the answer may have been waiting while the
+	// process was stalled.
+	Timeout
 )
 
 // String returns the outcome's name in lower case ("success", "failure",
-// "unavailable", "canceled"), usable as a metric label value.
+// "unavailable", "canceled", "timeout"), usable as a metric label value.
 func (o Outcome) String() string {
 	switch o {
 	case Success:
@@ -40,27 +47,51 @@ func (o Outcome) String() string {
 		return "unavailable"
 	case Canceled:
 		return "canceled"
+	case Timeout:
+		return "timeout"
 	default:
 		return "invalid"
 	}
 }
 
-// Record feeds one distributed-store operation to the guard. latency is the
-// operation's duration as the caller measured it; it is compared with
-// Settings.SlowThreshold for every outcome but Canceled.
+// Record feeds one distributed-store operation to the guard as it ends.
+// latency is the operation's duration as the caller measured it; it is
+// compared with Settings.SlowThreshold for every outcome but Canceled. An
+// operation over the threshold is first set against the process's own
+// delay during the latency just ended (see "Process delay" in the package
+// doc), so call Record when the operation ends, not later.
 //
 // Record is the hot path: it takes no lock, does not allocate and costs one
-// atomic add for a successful operation. When the operation is the
-// Settings.ConsecutiveFailures-th failure in a row, Record trips the guard
-// before it returns and runs OnStateChange and OnTrip on the calling
-// goroutine. An Outcome other than the four constants counts as Failure.
+// atomic add for a successful operation under the threshold. When the
+// operation is the Settings.ConsecutiveFailures-th failure in a row, Record
+// trips the guard before it returns and runs OnStateChange and OnTrip on
+// the calling goroutine. An Outcome other than the five constants counts as
+// Failure.
 //
 // Under concurrency "consecutive" means consecutive in the order the guard
 // observes them: any success resets the run. Record is safe for concurrent
 // use, also while the guard is tripped (the scores keep moving, so operators
 // can see the store recover before they resume).
 func (g *Guard) Record(o Outcome, latency time.Duration) {
+	if o == Canceled {
+		return
+	}
+	// The stripe is picked from the measured latency, whose low bits vary
+	// at nanosecond resolution between concurrent callers: a free source
+	// of spreading. Equal latencies merely share a stripe.
+	s := &g.stripes[(uint64(latency)*0x9e3779b97f4a7c15)>>g.stripeShift]
 	d := uint64(1) << opsShift
+	if latency > g.slow {
+		// The rare path: was the process itself the slow part?
+		if g.explained(o, latency) {
+			s.delayed.Add(1)
+			if o == Timeout {
+				return // inconclusive: neither counts nor resets the run
+			}
+		} else {
+			d |= 1 << slowShift
+		}
+	}
 	switch o {
 	case Success:
 		// A plain load keeps the cache line shared between cores while
@@ -69,22 +100,13 @@ func (g *Guard) Record(o Outcome, latency time.Duration) {
 		if g.consec.n.Load() != 0 {
 			g.consec.n.Store(0)
 		}
-	case Canceled:
-		return
-	case Unavailable:
+	case Unavailable, Timeout:
 		d |= 1<<failShift | 1<<downShift
 		g.failed()
 	default:
 		d |= 1 << failShift
 		g.failed()
 	}
-	if latency > g.slow {
-		d |= 1 << slowShift
-	}
-	// The stripe is picked from the measured latency, whose low bits vary
-	// at nanosecond resolution between concurrent callers: a free source
-	// of spreading. Equal latencies merely share a stripe.
-	s := &g.stripes[(uint64(latency)*0x9e3779b97f4a7c15)>>g.stripeShift]
 	if s.n.Add(d)&fieldMask >= spillAt {
 		g.spill(s)
 	}
@@ -116,15 +138,21 @@ const (
 )
 
 // stripe is one packed counter on its own pair of cache lines (adjacent-line
-// prefetch makes 64 bytes too few on common x86 parts).
+// prefetch makes 64 bytes too few on common x86 parts), with the count of
+// operations the process's own delay explained beside it (the rare path:
+// only operations over the threshold touch it).
 type stripe struct {
-	n atomic.Uint64
-	_ [120]byte
+	n       atomic.Uint64
+	delayed atomic.Uint64
+	_       [112]byte
 }
 
-// counts is a window's tally.
+// counts is a window's tally: the four packed counts, the operations the
+// process's own delay explained, and the longest stall the probe saw.
 type counts struct {
 	ops, fail, down, slow uint64
+	delayed               uint64
+	delay                 time.Duration
 }
 
 func unpack(v uint64) counts {
@@ -141,6 +169,8 @@ func (c *counts) add(o counts) {
 	c.fail += o.fail
 	c.down += o.down
 	c.slow += o.slow
+	c.delayed += o.delayed
+	c.delay = max(c.delay, o.delay)
 }
 
 // spill moves a nearly full stripe into the wide accumulator. It is rare
@@ -153,15 +183,19 @@ func (g *Guard) spill(s *stripe) {
 	g.spillMu.Unlock()
 }
 
-// drain takes every count recorded since the previous drain.
+// drain takes every count recorded since the previous drain, and the
+// longest stall the probe saw meanwhile.
 func (g *Guard) drain() counts {
 	var c counts
 	g.spillMu.Lock()
 	for i := range g.stripes {
-		c.add(unpack(g.stripes[i].n.Swap(0)))
+		s := &g.stripes[i]
+		c.add(unpack(s.n.Swap(0)))
+		c.delayed += s.delayed.Swap(0)
 	}
 	c.add(g.spilled)
 	g.spilled = counts{}
 	g.spillMu.Unlock()
+	c.delay = g.delays.drainWorst()
 	return c
 }

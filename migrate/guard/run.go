@@ -5,24 +5,27 @@ import (
 	"time"
 )
 
-// lifecycle owns the goroutine that calls Tick.
+// lifecycle owns the goroutines that call Tick and probe the process's
+// own delay.
 type lifecycle struct {
 	mu      sync.Mutex
 	started bool
 	closed  bool
 	stop    chan struct{}
-	done    chan struct{}
+	wg      sync.WaitGroup
 }
 
 func (l *lifecycle) init() {
 	l.stop = make(chan struct{})
-	l.done = make(chan struct{})
 }
 
 // Start starts the goroutine that calls Tick(Settings.Now()) every
-// Settings.Interval until Close. Calls after the first, and calls after
-// Close, do nothing. Without Start (or your own calls to Tick) only the
-// inline consecutive-failure trip and inconsistencies can trip the guard.
+// Settings.Interval until Close and, unless Settings.DisableProbe, the
+// probe that measures the process's own delay every Settings.ProbeInterval
+// (see "Process delay" in the package doc). Calls after the first, and
+// calls after Close, do nothing. Without Start (or your own calls to Tick)
+// only the inline consecutive-failure trip and inconsistencies can trip the
+// guard, and latencies are judged as measured.
 func (g *Guard) Start() {
 	l := &g.life
 	l.mu.Lock()
@@ -31,11 +34,16 @@ func (g *Guard) Start() {
 		return
 	}
 	l.started = true
+	l.wg.Add(1)
 	go g.loop(g.cfg.Interval)
+	if !g.cfg.DisableProbe {
+		l.wg.Add(1)
+		go g.probe(g.cfg.ProbeInterval)
+	}
 }
 
 func (g *Guard) loop(every time.Duration) {
-	defer close(g.life.done)
+	defer g.life.wg.Done()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -48,21 +56,19 @@ func (g *Guard) loop(every time.Duration) {
 	}
 }
 
-// Close stops Start's goroutine and waits for it to return, so no callback
-// runs from it after Close returns. It is idempotent and always returns nil.
-// Record, Tick and the other methods keep working after Close. Close must
-// not be called from a callback, which may run on that goroutine.
+// Close stops Start's goroutines and waits for them to return, so no
+// callback runs from them after Close returns. It is idempotent and always
+// returns nil. Record, Tick and the other methods keep working after Close.
+// Close must not be called from a callback, which may run on Start's
+// goroutine.
 func (g *Guard) Close() error {
 	l := &g.life
 	l.mu.Lock()
-	started := l.started
 	if !l.closed {
 		l.closed = true
 		close(l.stop)
 	}
 	l.mu.Unlock()
-	if started {
-		<-l.done
-	}
+	l.wg.Wait()
 	return nil
 }

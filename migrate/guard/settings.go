@@ -14,6 +14,7 @@ var ErrInvalidSettings = errors.New("guard: invalid settings")
 // Defaults applied by New to zero-valued Settings fields.
 const (
 	DefaultInterval            = 100 * time.Millisecond
+	DefaultProbeInterval       = 5 * time.Millisecond
 	DefaultConsecutiveFailures = 8
 	DefaultSlowThreshold       = 50 * time.Millisecond
 	DefaultMinWindowOps        = 1
@@ -42,9 +43,22 @@ type Settings struct {
 	ConsecutiveFailures int
 
 	// SlowThreshold is the latency above which an operation counts as
-	// slow for the Latency signal. Default 50 ms, so the Latency default
-	// limit of 1% slow operations reads "p99 > 50 ms".
+	// slow for the Latency signal, once the process's own delay during it
+	// is taken off (see ProbeInterval). Default 50 ms, so the Latency
+	// default limit of 1% slow operations reads "p99 > 50 ms".
 	SlowThreshold time.Duration
+
+	// ProbeInterval is the period of the probe Start runs to measure the
+	// process's own delay: it sleeps ProbeInterval and records how late it
+	// wakes. An operation slower than SlowThreshold only because the
+	// process itself was stalled during it counts as neither slow nor,
+	// for a Timeout, failed (see "Process delay" in the package doc).
+	// Default 5 ms: 200 wake-ups a second, and a stall is seen to within
+	// 5 ms.
+	ProbeInterval time.Duration
+	// DisableProbe turns the probe off: latencies and timeouts are judged
+	// as measured, whatever the process's own delay.
+	DisableProbe bool
 
 	// MinWindowOps is the smallest number of operations Tick evaluates.
 	// A tick with fewer operations holds every score and carries its
@@ -126,6 +140,9 @@ func (s Settings) withDefaults() (Settings, error) {
 		return s, err
 	}
 	if s.SlowThreshold, err = defaultDuration("SlowThreshold", s.SlowThreshold, DefaultSlowThreshold); err != nil {
+		return s, err
+	}
+	if s.ProbeInterval, err = defaultDuration("ProbeInterval", s.ProbeInterval, DefaultProbeInterval); err != nil {
 		return s, err
 	}
 	if s.InconsistencyWindow, err = defaultDuration("InconsistencyWindow", s.InconsistencyWindow, DefaultInconsistencyWindow); err != nil {
