@@ -297,3 +297,26 @@ func ownDelay(g *Guard, latency time.Duration) time.Duration {
 	total, _ := g.delays.own(g.delays.now(), int64(latency))
 	return time.Duration(total)
 }
+
+func TestProbeSlowsDownWithoutTraffic(t *testing.T) {
+	g, clk := newTestGuard(t, Settings{})
+	if !g.delays.busy.Load() {
+		t.Fatal("a new guard's probe is idle, want it at full rate until a Tick sees no traffic")
+	}
+	// A stall can hold every operation past a Tick or two: the probe must
+	// keep measuring it.
+	for i := range idleWindows {
+		if !g.delays.busy.Load() {
+			t.Fatalf("after %d windows without operations the probe is idle, want busy until %d", i, idleWindows)
+		}
+		g.Tick(clk.Advance(100 * time.Millisecond))
+	}
+	if g.delays.busy.Load() {
+		t.Errorf("after %d windows without operations the probe is busy, want idle", idleWindows)
+	}
+	g.Record(Success, time.Millisecond)
+	g.Tick(clk.Advance(100 * time.Millisecond))
+	if !g.delays.busy.Load() {
+		t.Error("after a window with an operation the probe is idle, want busy")
+	}
+}

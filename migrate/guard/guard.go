@@ -31,6 +31,7 @@ type Guard struct {
 	pending      counts   // recorded but below MinWindowOps, held over
 	pendingStart time.Time
 	lastTick     time.Time
+	quiet        int // Ticks in a row without an operation
 	incidents    incidents
 	incCount     int
 	last         Evidence
@@ -50,6 +51,11 @@ type paddedCounter struct {
 
 // maxStripes bounds the striped counters (128 bytes each).
 const maxStripes = 256
+
+// idleWindows is how many Ticks in a row without an operation make the
+// probe slow down. More than one: a stall of the process that delays every
+// operation past a Tick must not blind the probe that measures it.
+const idleWindows = 10
 
 // New returns an armed Guard. It returns an error wrapping
 // ErrInvalidSettings if s has an out-of-range value. New starts no
@@ -136,6 +142,12 @@ func (g *Guard) tick(now time.Time, n counts) {
 }
 
 func (g *Guard) tickLocked(now time.Time, n counts) change {
+	if n.ops > 0 {
+		g.quiet = 0
+	} else {
+		g.quiet++
+	}
+	g.delays.busy.Store(g.quiet < idleWindows)
 	if g.pending.ops == 0 {
 		g.pendingStart = g.lastTick
 	}

@@ -21,8 +21,9 @@ func (l *lifecycle) init() {
 
 // Start starts the goroutine that calls Tick(Settings.Now()) every
 // Settings.Interval until Close and, unless Settings.DisableProbe, the
-// probe that measures the process's own delay every Settings.ProbeInterval
-// (see "Process delay" in the package doc). Calls after the first, and
+// probe that measures the process's own delay every Settings.ProbeInterval,
+// or every Interval once ten Ticks in a row saw no operation (see "Process
+// delay" in the package doc). Calls after the first, and
 // calls after Close, do nothing. Without Start (or your own calls to Tick)
 // only the inline consecutive-failure trip and inconsistencies can trip the
 // guard, and latencies are judged as measured.
@@ -38,7 +39,7 @@ func (g *Guard) Start() {
 	go g.loop(g.cfg.Interval)
 	if !g.cfg.DisableProbe {
 		l.wg.Add(1)
-		go g.probe(g.cfg.ProbeInterval)
+		go g.probe(g.cfg.ProbeInterval, g.cfg.Interval)
 	}
 }
 

@@ -53,8 +53,10 @@ type Settings struct {
 	// wakes. An operation slower than SlowThreshold only because the
 	// process itself was stalled during it counts as neither slow nor,
 	// for a Timeout, failed (see "Process delay" in the package doc).
-	// Default 5 ms: 200 wake-ups a second, and a stall is seen to within
-	// 5 ms.
+	// Default 5 ms: a stall is seen to within 5 ms. After ten Ticks in a
+	// row without an operation the probe wakes once per Interval instead,
+	// until one comes, so an idle process is not kept awake 200 times a
+	// second.
 	ProbeInterval time.Duration
 	// DisableProbe turns the probe off: latencies and timeouts are judged
 	// as measured, whatever the process's own delay.

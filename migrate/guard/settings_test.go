@@ -21,6 +21,7 @@ func TestDefaults(t *testing.T) {
 		{"Interval", s.Interval, 100 * time.Millisecond},
 		{"ConsecutiveFailures", s.ConsecutiveFailures, 8},
 		{"SlowThreshold", s.SlowThreshold, 50 * time.Millisecond},
+		{"ProbeInterval", s.ProbeInterval, 5 * time.Millisecond},
 		{"MinWindowOps", s.MinWindowOps, 1},
 		{"ErrorRate", s.ErrorRate, CUSUM{P0: 0.005, P1: 0.01, H: 5, Pause: 2.5}},
 		{"Latency", s.Latency, CUSUM{P0: 0.005, P1: 0.01, H: 5, Pause: 2.5}},
@@ -52,6 +53,7 @@ func TestInvalidSettings(t *testing.T) {
 	}{
 		{"negative interval", Settings{Interval: -1}, "Interval"},
 		{"negative slow threshold", Settings{SlowThreshold: -time.Millisecond}, "SlowThreshold"},
+		{"negative probe interval", Settings{ProbeInterval: -time.Millisecond}, "ProbeInterval"},
 		{"negative window", Settings{InconsistencyWindow: -time.Second}, "InconsistencyWindow"},
 		{"negative consecutive failures", Settings{ConsecutiveFailures: -1}, "ConsecutiveFailures"},
 		{"huge consecutive failures", Settings{ConsecutiveFailures: maxCount + 1}, "ConsecutiveFailures"},
@@ -88,6 +90,7 @@ func TestNames(t *testing.T) {
 		{Failure.String(), "failure"},
 		{Unavailable.String(), "unavailable"},
 		{Canceled.String(), "canceled"},
+		{Timeout.String(), "timeout"},
 		{Outcome(9).String(), "invalid"},
 	} {
 		if c.got != c.want {
