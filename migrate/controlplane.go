@@ -45,6 +45,12 @@ func (p controlPublisher) PublishRollback(ctx context.Context, rb Rollback) (uin
 		evidence["window_error_rate"] = strconv.FormatFloat(w.ErrorRate(), 'g', 4, 64)
 		evidence["window_slow_rate"] = strconv.FormatFloat(w.SlowRate(), 'g', 4, 64)
 		evidence["window_unavailable_rate"] = strconv.FormatFloat(w.UnavailableRate(), 'g', 4, 64)
+		if w.Delayed > 0 || w.ProcessDelay > 0 {
+			// Slow calls the process's own delay explained, and the
+			// longest stall: a trip beside them is Redis, not the process.
+			evidence["window_delayed"] = strconv.FormatUint(w.Delayed, 10)
+			evidence["process_delay"] = w.ProcessDelay.String()
+		}
 	}
 	st, err := p.c.Rollback(ctx, control.RollbackRequest{
 		To:        control.StageShadow,

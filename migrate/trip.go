@@ -74,6 +74,7 @@ func (m *Migrator) onTrip(ev guard.Evidence) {
 	m.opts.Logger.Error(msg,
 		"reason", string(ev.Reason), "score", ev.Score, "threshold", ev.Threshold,
 		"window_ops", ev.Window.Ops, "error_rate", ev.Window.ErrorRate(), "slow_rate", ev.Window.SlowRate(),
+		"delayed_ops", ev.Window.Delayed, "process_delay", ev.Window.ProcessDelay,
 		"from_stage", string(prev.Stage), "from_percent", prev.Percent)
 	select {
 	case m.trips <- Rollback{Reason: string(ev.Reason), Evidence: ev, FromStage: prev.Stage, FromPercent: prev.Percent, Epoch: prev.Epoch}:
