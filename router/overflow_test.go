@@ -181,3 +181,52 @@ func TestTrackerMemoryPerSession(t *testing.T) {
 	runtime.KeepAlive(tr)
 	runtime.KeepAlive(ids)
 }
+
+// TestRepairGivesEachCallItsOwnDeadline: a repair round of many deletes on
+// a slow store. Each call has AsyncTimeout to itself; with one deadline for
+// the whole batch, the deletes after it ran out would fail at once (and
+// the guard would count those as the store's timeouts).
+func TestRepairGivesEachCallItsOwnDeadline(t *testing.T) {
+	synctest.Test(t, testRepairOwnDeadline)
+}
+
+func testRepairOwnDeadline(t *testing.T) {
+	const n = 50
+	f := newFixture(t, func(c *Config) {
+		c.AsyncTimeout = 100 * time.Millisecond
+		c.RepairInterval = 10 * time.Millisecond
+	})
+	r := Dual(f.core)
+	for i := range n {
+		set(t, r, fmt.Sprintf("s%d", i), rec("x"))
+	}
+	if err := f.dist.SetFault(faultstore.Fault{Outage: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		del(t, r, fmt.Sprintf("s%d", i))
+	}
+	if got := f.core.Unsynced(); got != n {
+		t.Fatalf("failed deletes tracked: got %d, want %d", got, n)
+	}
+	// Each delete now takes 10ms: the round's 50 take 500ms, five times
+	// AsyncTimeout, and each one alone a tenth of it.
+	if err := f.dist.SetFault(faultstore.Fault{Latency: 10 * time.Millisecond}, faultstore.OpDeleteVersion); err != nil {
+		t.Fatal(err)
+	}
+	f.obs.mu.Lock()
+	errorsBefore := f.obs.applyErrors
+	f.obs.mu.Unlock()
+	time.Sleep(time.Second) // the backed-off loop's next round
+	synctest.Wait()
+	time.Sleep(n * 10 * time.Millisecond)
+	synctest.Wait()
+	if got := f.core.Unsynced(); got != 0 {
+		t.Fatalf("Unsynced after the slow deletes: got %d, want 0", got)
+	}
+	f.obs.mu.Lock()
+	defer f.obs.mu.Unlock()
+	if got := f.obs.applyErrors - errorsBefore; got != 0 {
+		t.Fatalf("%d repairs failed on a store that answers every call within its timeout", got)
+	}
+}

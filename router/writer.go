@@ -271,10 +271,14 @@ func (w *writer) repairRound() (failed bool) {
 
 // applyBatch applies ids (flagged queued by Pending): sets in one batch
 // write, deletes one by one. It reports whether every one succeeded.
+//
+// Every distributed call gets its own AsyncTimeout: one deadline shared by
+// the batch would, once a long run of deletes had used it up, fail the
+// rest at once, and the guard would count those instant failures as the
+// store's timeouts (eight in a row trip it).
 func (w *writer) applyBatch(ids []string) bool {
 	c := w.c
-	ctx, cancel := store.WithTimeout(w.ctx, c.cfg.AsyncTimeout)
-	defer cancel()
+	ctx := w.ctx
 	ok := true
 	entries := make([]store.Entry, 0, len(ids))
 	for _, id := range ids {
@@ -291,10 +295,14 @@ func (w *writer) applyBatch(ids []string) bool {
 				continue
 			}
 			if err == nil {
-				err = w.expired(ctx, id, e)
+				dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
+				err = w.expired(dctx, id, e)
+				cancel()
 			}
 		} else {
-			err = c.dist.DeleteVersion(ctx, id, e.version, e.until())
+			dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
+			err = c.dist.DeleteVersion(dctx, id, e.version, e.until())
+			cancel()
 		}
 		c.obs.AsyncApplied(err)
 		if err != nil {
@@ -306,7 +314,9 @@ func (w *writer) applyBatch(ids []string) bool {
 	if len(entries) == 0 {
 		return ok
 	}
-	applied, err := w.setMany(ctx, entries)
+	sctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
+	applied, err := w.setMany(sctx, entries)
+	cancel()
 	for i, e := range entries {
 		if err != nil && (i >= len(applied) || !applied[i]) {
 			// Failed, or ignored in a batch that had failures: the
