@@ -157,6 +157,10 @@ type Core struct {
 	local     store.Versioned
 	localAt   store.SetterAt        // local, when it takes the caller's clock reading; else nil
 	localTomb store.TombstoneReader // local, when it reports tombstones; else nil
+	// forgotten is set once ForgetLocal ran (the instance left complete):
+	// local no longer holds every session, so even stage local must not
+	// answer a distributed failure with "not found".
+	forgotten atomic.Bool
 	dist      store.Versioned
 	latest    store.LatestWriter // dist
 	hash      *Hasher

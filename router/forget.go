@@ -25,6 +25,9 @@ func (c *Core) ForgetLocal(ctx context.Context) (int, error) {
 	if !ok {
 		return 0, fmt.Errorf("router: forget local sessions: local store %T does not implement store.Scanner", c.local)
 	}
+	// From here local is not whole: sessions written at complete live in
+	// the distributed store only (see Local).
+	c.forgotten.Store(true)
 	n := 0
 	err := sc.Scan(ctx, func(id string, _ store.Record) error {
 		if c.track.Has(id) {

@@ -15,7 +15,10 @@ import (
 // installed): after a rollback to local, a user re-pinned by a restart, or
 // whose instance left complete, may have a session that lives only there.
 // Unlike later stages, a failure of the distributed store is a miss, as it
-// was before the migration: local does not depend on Redis.
+// was before the migration: local does not depend on Redis. Once this
+// instance has left complete (Core.ForgetLocal), that is no longer so:
+// sessions written at complete live in the distributed store only, and a
+// failure is returned rather than logging their users out.
 func Local(c *Core) store.Store { return localRouter{c} }
 
 type localRouter struct{ c *Core }
@@ -30,6 +33,9 @@ func (r localRouter) Get(ctx context.Context, id string) (store.Record, bool, er
 	}
 	rec, found, err = r.c.fetch(ctx, id)
 	if err != nil {
+		if r.c.forgotten.Load() {
+			return store.Record{}, false, err
+		}
 		return store.Record{}, false, nil // counted as ReadThroughError
 	}
 	return rec, found, nil

@@ -52,3 +52,32 @@ func TestLocalDeleteMirrored(t *testing.T) {
 		t.Fatalf("Unsynced: got %d, want 0", got)
 	}
 }
+
+// TestLocalAfterCompleteReturnsDistributedErrors: once the instance left
+// complete (ForgetLocal), a session written at complete lives in the
+// distributed store only; at local a distributed failure on its read is an
+// error, not "not found" (a logout). Before that, local does not depend on
+// the distributed store and a failure is a miss.
+func TestLocalAfterCompleteReturnsDistributedErrors(t *testing.T) {
+	f := newFixture(t, nil)
+	set(t, Complete(f.core), "c", rec("written at complete"))
+	r := Local(f.core)
+	if err := f.dist.SetFault(faultstore.Fault{Outage: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := opCtx()
+	defer cancel()
+	if _, found, err := r.Get(ctx, "c"); err != nil || found {
+		t.Fatalf("before leaving complete, a failure at local: found=%v err=%v, want a miss", found, err)
+	}
+	if _, err := f.core.ForgetLocal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := r.Get(ctx, "c"); err == nil {
+		t.Fatalf("after leaving complete, a failure at local: found=%v err=nil, want the error", found)
+	}
+	f.dist.Reset()
+	if got, found := get(t, r, "c"); !found || string(got.Data) != "written at complete" {
+		t.Fatalf("after the store healed: %q found=%v", got.Data, found)
+	}
+}
