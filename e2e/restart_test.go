@@ -140,14 +140,19 @@ type deploy struct {
 	op    operator
 	load  *vuser.Load
 	state ctlState // last state written
+	// resumes counts the resumes after guard trips (see settle).
+	resumes int
 }
 
 // change writes a state with migratectl and waits until every instance
 // applied it and the users made progress.
 func (d *deploy) change(args ...string) {
 	d.t.Helper()
+	// An operator looks before moving on: a rolled-back fleet is resumed
+	// first (migratectl refuses forward moves while rolled back).
+	d.resumeIfTripped(fmt.Sprintf("the guard tripped before %v", args))
 	d.state = d.op.change(append(args, "--reason", fmt.Sprintf("e2e rolling restarts: %v", args))...)
-	waitApplied(d.t, d.insts, d.state, applyBound)
+	d.settle(d.insts)
 	if d.load != nil {
 		progress(d.t, d.load, usersPerStep, progressBound)
 	}
@@ -175,7 +180,7 @@ func (d *deploy) rollingRestart() {
 		if err := d.app.SetTarget(i, in.URL); err != nil {
 			d.t.Fatal(err)
 		}
-		waitApplied(d.t, []*instance{in}, d.state, applyBound)
+		d.settle([]*instance{in})
 		if err := d.pool.Up(i); err != nil {
 			d.t.Fatal(err)
 		}
@@ -211,22 +216,72 @@ func (d *deploy) diffAndRepair() {
 	d.job("repair")
 }
 
-// resumeIfTripped resumes the migration when a guard tripped (a failover
-// makes Redis refuse writes for a moment).
-func (d *deploy) resumeIfTripped(reason string) {
+// maxResumes bounds how often one scenario resumes after a guard trip.
+const maxResumes = 5
+
+// settle waits until insts applied d.state. A guard may trip on the way
+// and roll the fleet back: a failover makes Redis refuse writes for a
+// moment, and on a starved machine (the suite passes beside eight
+// CPU-bound loops, scripts/underload.sh) redis-server, a process of its
+// own, does answer late. The operator then does what runbooks/rollback.md
+// says once Redis is healthy again: resume. Each resume is logged; more
+// than maxResumes fail the scenario.
+func (d *deploy) settle(insts []*instance) {
 	d.t.Helper()
+	for {
+		_, err := awaitStatus(insts, applyBound, "at "+d.state.String(), func(st migrate.Status) bool { return applied(st, d.state) })
+		if err == nil {
+			return
+		}
+		if !d.resumeIfTripped("the guard tripped while " + d.state.String() + " was applied") {
+			d.t.Fatal(err)
+		}
+	}
+}
+
+// resumeIfTripped resumes the migration when a guard tripped and rolled the
+// fleet back, and reports whether it did. An instance whose guard tripped
+// publishes the rollback a moment later; this waits for it.
+func (d *deploy) resumeIfTripped(reason string) bool {
+	d.t.Helper()
+	tripped := ""
 	for _, in := range d.insts {
 		st, err := in.Status(context.Background())
 		if err != nil {
 			d.t.Fatal(err)
 		}
-		if st.Tripped {
-			d.t.Logf("%s tripped (%s): resuming", in.Name, st.TripReason)
-			d.state = d.op.change("resume", "--reason", reason)
-			waitApplied(d.t, d.insts, d.state, applyBound)
-			return
+		if st.Tripped && st.Stage != migrate.Complete {
+			tripped = fmt.Sprintf("%s (%s)", in.Name, st.TripReason)
+			break
 		}
 	}
+	var cur ctlState
+	bound := applyBound
+	if tripped == "" {
+		bound = 0 // look once
+	}
+	err := poll(bound, func(context.Context) error {
+		if cur = d.op.status().State; !cur.Tripped {
+			return fmt.Errorf("the control plane is not rolled back (state %s)", cur)
+		}
+		return nil
+	})
+	switch {
+	case err != nil && tripped != "":
+		d.t.Fatalf("%s tripped, but: %v", tripped, err)
+	case err != nil:
+		return false
+	case cur.Rollback == nil || !cur.Rollback.Automatic:
+		d.t.Fatalf("the control plane was rolled back by hand: %s", cur)
+	}
+	if d.resumes++; d.resumes > maxResumes {
+		d.t.Fatalf("guard trips: %d, want at most %d (last: %s on %s)", d.resumes, maxResumes, cur.Rollback.Signal, cur.Rollback.Instance)
+	}
+	d.t.Logf("the guard of %s tripped (%s: %s) at %s %g: resuming (%d of at most %d)", cur.Rollback.Instance,
+		cur.Rollback.Signal, cur.Rollback.Reason, cur.Rollback.FromStage, cur.Rollback.FromPercent, d.resumes, maxResumes)
+	d.state = d.op.change("resume", "--reason", reason)
+	waitApplied(d.t, d.insts, d.state, applyBound)
+	return true
 }
 
 // failover forces a sentinel failover and waits until the sentinel names

@@ -49,6 +49,16 @@ type observation struct {
 // every instance's last status.
 func waitStatus(t *testing.T, insts []*instance, bound time.Duration, what string, match func(migrate.Status) bool) []observation {
 	t.Helper()
+	got, err := awaitStatus(insts, bound, what, match)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// awaitStatus is waitStatus returning its failure instead: an error naming
+// every instance not accepted and its last status.
+func awaitStatus(insts []*instance, bound time.Duration, what string, match func(migrate.Status) bool) ([]observation, error) {
 	got := make([]observation, len(insts))
 	ok := make([]bool, len(insts))
 	last := make([]string, len(insts))
@@ -82,9 +92,9 @@ func waitStatus(t *testing.T, insts []*instance, bound time.Duration, what strin
 				fmt.Fprintf(&b, "\n  %s: %s", in.Name, last[i])
 			}
 		}
-		t.Fatalf("waiting for instances %s: %v%s", what, err, b.String())
+		return nil, fmt.Errorf("waiting for instances %s: %w%s", what, err, b.String())
 	}
-	return got
+	return got, nil
 }
 
 // waitApplied waits until every instance has applied want: its epoch, stage

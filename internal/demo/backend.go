@@ -41,8 +41,25 @@ func (b *backend) Close() error { return b.close() }
 func (b *backend) client() *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr: b.addr, ContextTimeoutEnabled: true, MaxRetries: -1,
-		DialTimeout: 500 * time.Millisecond, ReadTimeout: time.Second, WriteTimeout: time.Second,
+		DialTimeout: 500 * time.Millisecond, ReadTimeout: b.slack(time.Second), WriteTimeout: b.slack(time.Second),
 	})
+}
+
+// raceSlack is how many times longer the embedded miniredis may take when
+// the race detector is on (the demo's own tests): it runs inside this
+// process, whose every memory access the detector then checks, so its Lua
+// interpreter runs several times slower still. redis-server, a process of
+// its own, gets no slack.
+const raceSlack = 4
+
+// slack returns the time the backend may take for what redis-server does
+// in d: d itself on redis-server, more on the embedded miniredis under the
+// race detector.
+func (b *backend) slack(d time.Duration) time.Duration {
+	if !b.real && raceEnabled {
+		return d * raceSlack
+	}
+	return d
 }
 
 // startBackend starts the Redis the options ask for and checks that the

@@ -66,7 +66,7 @@ func startInstance(ctx context.Context, b *backend, n int, logger *slog.Logger) 
 	if err := in.api.SetProviderAndWait(ctx, ctl.NewProvider()); err != nil {
 		return nil, fmt.Errorf("demo: %s: control plane provider: %w", in.id, err)
 	}
-	in.dist = redisstore.New(in.rdb, redisstore.Options{})
+	in.dist = redisstore.New(in.rdb, redisstore.Options{Timeout: b.slack(redisstore.DefaultTimeout)})
 	in.fault = faultstore.New(in.dist)
 	opts := migrate.Options{
 		Flags:             in.api.NewClient(),
@@ -81,8 +81,8 @@ func startInstance(ctx context.Context, b *backend, n int, logger *slog.Logger) 
 		// The embedded miniredis runs Lua in an interpreter inside this
 		// process: far slower than Redis. Give it room so the guard judges
 		// failures, not the emulator's speed.
-		opts.DistTimeout = 500 * time.Millisecond
-		opts.Guard.SlowThreshold = 250 * time.Millisecond
+		opts.DistTimeout = b.slack(500 * time.Millisecond)
+		opts.Guard.SlowThreshold = b.slack(250 * time.Millisecond)
 	}
 	in.m, err = migrate.New(in.local, in.fault, opts)
 	if err != nil {
