@@ -188,9 +188,16 @@ type Guard struct {
 	// ErrorRate is the failed-operation share to trip on, in (0, 1).
 	// Default 0.01.
 	ErrorRate float64 `mapstructure:"error_rate" yaml:"error_rate" json:"error_rate"`
-	// LatencyThreshold is the latency above which an operation is slow.
-	// Default 50ms.
+	// LatencyThreshold is the latency above which an operation is slow,
+	// once the process's own delay during it is taken off. Default 50ms.
 	LatencyThreshold time.Duration `mapstructure:"latency_threshold" yaml:"latency_threshold" json:"latency_threshold"`
+	// ProcessDelayProbe measures the process's own delay (a busy host, GC
+	// pauses) and excuses operations slow only because of it; false judges
+	// latencies as measured. Default true.
+	ProcessDelayProbe bool `mapstructure:"process_delay_probe" yaml:"process_delay_probe" json:"process_delay_probe"`
+	// ProbeInterval is how often that probe wakes: a stall is seen to
+	// within it. Default 5ms.
+	ProbeInterval time.Duration `mapstructure:"probe_interval" yaml:"probe_interval" json:"probe_interval"`
 	// LatencyLimit is the slow-operation share to trip on, in (0, 1);
 	// 0.01 reads "p99 above LatencyThreshold". Default 0.01.
 	LatencyLimit float64 `mapstructure:"latency_limit" yaml:"latency_limit" json:"latency_limit"`
@@ -270,6 +277,8 @@ func Default() Config {
 			MinWindowOps:        guard.DefaultMinWindowOps,
 			ErrorRate:           guard.DefaultErrorRateLimit,
 			LatencyThreshold:    guard.DefaultSlowThreshold,
+			ProcessDelayProbe:   true,
+			ProbeInterval:       guard.DefaultProbeInterval,
 			LatencyLimit:        guard.DefaultSlowLimit,
 			Availability:        complement(guard.DefaultUnavailableLimit),
 			Sensitivity:         guard.DefaultH,

@@ -26,6 +26,7 @@ func TestGuardSettingsDefaults(t *testing.T) {
 	}
 	g, w := got.Settings(), want.Settings()
 	if g.Interval != w.Interval || g.ConsecutiveFailures != w.ConsecutiveFailures || g.SlowThreshold != w.SlowThreshold ||
+		g.ProbeInterval != w.ProbeInterval || g.DisableProbe != w.DisableProbe ||
 		g.MinWindowOps != w.MinWindowOps || g.InconsistencyLimit != w.InconsistencyLimit ||
 		g.InconsistencyWindow != w.InconsistencyWindow || g.InconsistencyPause != w.InconsistencyPause {
 		t.Errorf("got %+v, want %+v", g, w)
@@ -48,10 +49,12 @@ func TestGuardSettingsMapping(t *testing.T) {
 	c.Guard.Availability = 0.99
 	c.Guard.Sensitivity = 3
 	c.Guard.ConsecutiveFailures = 4
+	c.Guard.ProcessDelayProbe = false
+	c.Guard.ProbeInterval = 2 * time.Millisecond
 	s := c.GuardSettings()
 	if s.ErrorRate.P1 != 0.05 || s.Latency.P1 != 0.02 || s.SlowThreshold != 20*time.Millisecond ||
 		math.Abs(s.Availability.P1-0.01) > 1e-12 || s.ErrorRate.H != 3 || s.Latency.H != 3 || s.Availability.H != 3 ||
-		s.ConsecutiveFailures != 4 {
+		s.ConsecutiveFailures != 4 || !s.DisableProbe || s.ProbeInterval != 2*time.Millisecond {
 		t.Errorf("got %+v, want the configured values", s)
 	}
 }

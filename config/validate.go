@@ -218,6 +218,7 @@ func (c *Config) validateGuard(p *problems) {
 	p.atLeast("guard.min_window_ops", g.MinWindowOps, 1)
 	p.fraction("guard.error_rate", g.ErrorRate)
 	p.positive("guard.latency_threshold", g.LatencyThreshold)
+	p.positive("guard.probe_interval", g.ProbeInterval)
 	p.fraction("guard.latency_limit", g.LatencyLimit)
 	p.fraction("guard.availability", g.Availability)
 	if math.IsNaN(g.Sensitivity) || math.IsInf(g.Sensitivity, 0) || g.Sensitivity <= 0 {

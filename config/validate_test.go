@@ -78,6 +78,7 @@ func TestValidateMessages(t *testing.T) {
 		{"error rate zero", func(c *config.Config) { c.Guard.ErrorRate = 0 }, "guard.error_rate: 0 outside (0, 1)"},
 		{"error rate NaN", func(c *config.Config) { c.Guard.ErrorRate = math.NaN() }, "guard.error_rate: NaN outside (0, 1)"},
 		{"latency threshold", func(c *config.Config) { c.Guard.LatencyThreshold = 0 }, "guard.latency_threshold: 0s must be > 0"},
+		{"probe interval", func(c *config.Config) { c.Guard.ProbeInterval = -time.Millisecond }, "guard.probe_interval: -1ms must be > 0"},
 		{"latency limit", func(c *config.Config) { c.Guard.LatencyLimit = 1 }, "guard.latency_limit: 1 outside (0, 1)"},
 		{"availability", func(c *config.Config) { c.Guard.Availability = 99.9 }, "guard.availability: 99.9 outside (0, 1)"},
 		{"sensitivity", func(c *config.Config) { c.Guard.Sensitivity = math.Inf(1) }, "guard.sensitivity: +Inf must be a finite number > 0"},
