@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -107,12 +108,40 @@ func (o operator) change(args ...string) ctlState {
 		Changed bool     `json:"changed"`
 		To      ctlState `json:"to"`
 	}
-	o.json(&v, args...)
+	full := append(append(args, "-o", "json", "--redis-addr", o.addr, "--actor", "e2e"), o.args...)
+	var out string
+	// A ramp is refused while an instance's guard has paused it: the
+	// operator waits for that guard to calm down, as the refusal says.
+	// Under load (the suite passes beside CPU-bound loops) a slow moment
+	// of redis-server does pause a guard now and then.
+	err := poll(pausedBound, func(context.Context) error {
+		stdout, errOut, code := migratectlEnv(o.t, o.env, full...)
+		switch {
+		case code == exitOK:
+			out = stdout
+			return nil
+		case code == exitRefused && strings.Contains(errOut, "(guard paused)"):
+			time.Sleep(250 * time.Millisecond) // not a busy loop of processes
+			return fmt.Errorf("refused: %s", strings.TrimSpace(errOut))
+		}
+		o.t.Fatalf("migratectl %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(full, " "), code, stdout, errOut)
+		return nil
+	})
+	if err != nil {
+		o.t.Fatalf("migratectl %s: %v", strings.Join(full, " "), err)
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		o.t.Fatalf("migratectl %s: %v\n%s", strings.Join(full, " "), err, out)
+	}
 	if !v.Changed {
 		o.t.Fatalf("migratectl %s: nothing changed (state %s)", strings.Join(args, " "), v.To)
 	}
 	return v.To
 }
+
+// pausedBound is how long operator.change waits for paused guards to calm
+// down before it fails.
+const pausedBound = 30 * time.Second
 
 // status runs `migratectl status -o json`.
 func (o operator) status() ctlStatus {
