@@ -41,6 +41,9 @@ type instanceConfig struct {
 	// (--sentinel-master NAME, --cluster); redisAddr is then the sentinels
 	// or seed nodes, comma-separated.
 	RedisArgs []string
+	// DistTimeout is the request-path Redis timeout (--dist-timeout);
+	// default the application's (100ms).
+	DistTimeout time.Duration
 }
 
 // instance is one running sessionapp process.
@@ -88,6 +91,9 @@ func startInstances(t *testing.T, n int, redisAddr string, cfg instanceConfig) [
 		}
 		if cfg.Poll > 0 {
 			args = append(args, "--poll", cfg.Poll.String())
+		}
+		if cfg.DistTimeout > 0 {
+			args = append(args, "--dist-timeout", cfg.DistTimeout.String())
 		}
 		in, err := startInstance(name, args, admin)
 		if in != nil {

@@ -72,7 +72,18 @@ type restartTopology struct {
 }
 
 func runRestarts(t *testing.T, topo restartTopology) {
-	insts := startInstances(t, 3, topo.sessions, instanceConfig{ControlRedisAddr: topo.control, RedisArgs: topo.args})
+	// A restarted instance's local store is empty: at ramp 100 and from
+	// complete on, its users' sessions are in Redis alone, and a read
+	// Redis does not answer within the request-path timeout fails (503)
+	// rather than log anybody out. These scenarios prove the restart and
+	// re-pinning invariants, not that timeout (TestGuard does): beside
+	// eight CPU-bound loops (scripts/underload.sh) up to seven starved
+	// redis-server processes miss the default 100ms now and then, so they
+	// run with a 1s one. Slow answers still count for the guard (its
+	// slow threshold stays 50ms).
+	insts := startInstances(t, 3, topo.sessions, instanceConfig{
+		ControlRedisAddr: topo.control, RedisArgs: topo.args, DistTimeout: restartDistTimeout,
+	})
 	op := operator{t: t, addr: topo.control}
 	pool, err := vuser.NewPool(len(insts), vuser.Sticky)
 	if err != nil {
@@ -215,6 +226,9 @@ func (d *deploy) diffAndRepair() {
 	d.t.Logf("diff after the failover: exit %d (kinds found), repairing", code)
 	d.job("repair")
 }
+
+// restartDistTimeout is the rolling-restart scenarios' --dist-timeout.
+const restartDistTimeout = time.Second
 
 // maxResumes bounds how often one scenario resumes after a guard trip.
 const maxResumes = 5
