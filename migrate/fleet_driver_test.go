@@ -3,8 +3,11 @@ package migrate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
 )
@@ -298,11 +301,12 @@ func (f *fleet) backfill() bool {
 // is healthy), and reports whether that happened within 10 s.
 func (f *fleet) drained() bool {
 	ctx := context.Background()
+	flushErrs := make([]error, len(f.insts))
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		left := 0
-		for _, inst := range f.insts {
+		for i, inst := range f.insts {
 			inst.mu.RLock()
-			_ = inst.m.Flush(ctx)
+			flushErrs[i] = inst.m.Flush(ctx)
 			left += inst.m.Unsynced()
 			if inst.m.core.Overflowed() {
 				left++
@@ -313,10 +317,39 @@ func (f *fleet) drained() bool {
 			return true
 		}
 		if time.Now().After(deadline) {
-			f.fail("%d sessions still unsynced after 10s with Redis healthy", left)
+			f.fail("%d sessions still unsynced after 10s with Redis healthy%s", left, f.unsyncedReport(flushErrs))
 			return false
 		}
 	}
+}
+
+// unsyncedReport describes, for a failed drain, each instance's state, its
+// last Flush error and up to five sessions it still tracks that its local
+// store holds: their local version and what Redis holds. Test ids are not
+// credentials.
+func (f *fleet) unsyncedReport(flushErrs []error) string {
+	ctx := context.Background()
+	var b strings.Builder
+	for i, inst := range f.insts {
+		inst.mu.RLock()
+		st := inst.m.State()
+		fmt.Fprintf(&b, "\n  instance %d: %s %g tripped=%t unsynced=%d overflowed=%t last flush: %v",
+			i, st.Stage, st.Percent, st.Tripped, inst.m.Unsynced(), inst.m.core.Overflowed(), flushErrs[i])
+		shown := 0
+		_ = inst.local.Scan(ctx, func(id string, lrec store.Record) error {
+			if !inst.m.core.IsUnsynced(id) {
+				return nil
+			}
+			if shown++; shown > 5 {
+				return store.ErrStopScan
+			}
+			drec, dok, derr := inst.fault.Get(ctx, id)
+			fmt.Fprintf(&b, "\n    %s: local v=%d; redis found=%t v=%d err=%v", id, lrec.Version, dok, drec.Version, derr)
+			return nil
+		})
+		inst.mu.RUnlock()
+	}
+	return b.String()
 }
 
 // converge stops faults, drains every instance and checks every user's
