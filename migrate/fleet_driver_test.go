@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sessionmigrate/sessionmigrate/router"
 	"github.com/sessionmigrate/sessionmigrate/store"
 	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 	"github.com/sessionmigrate/sessionmigrate/store/redisstore"
@@ -325,8 +326,8 @@ func (f *fleet) drained() bool {
 
 // unsyncedReport describes, for a failed drain, each instance's state, its
 // last Flush error and up to five sessions it still tracks that its local
-// store holds: their local version and what Redis holds. Test ids are not
-// credentials.
+// store holds: their local version and expiry, what Redis holds, and what a
+// repair of each does now. Test ids are not credentials.
 func (f *fleet) unsyncedReport(flushErrs []error) string {
 	ctx := context.Background()
 	var b strings.Builder
@@ -344,7 +345,11 @@ func (f *fleet) unsyncedReport(flushErrs []error) string {
 				return store.ErrStopScan
 			}
 			drec, dok, derr := inst.fault.Get(ctx, id)
-			fmt.Fprintf(&b, "\n    %s: local v=%d; redis found=%t v=%d err=%v", id, lrec.Version, dok, drec.Version, derr)
+			// The repair a Flush makes, made here once more: Flush
+			// does not report a repair that failed.
+			applied, rerr := inst.fault.SetMany(ctx, []store.Entry{{ID: id, Record: router.Copyable(lrec)}})
+			fmt.Fprintf(&b, "\n    %s: local v=%d exp=%s; redis found=%t v=%d err=%v; repair applied=%v err=%v",
+				id, lrec.Version, lrec.ExpiresAt.Format(time.RFC3339Nano), dok, drec.Version, derr, applied, rerr)
 			return nil
 		})
 		inst.mu.RUnlock()
