@@ -203,6 +203,10 @@ func TestFailedNewLeavesRegistererClean(t *testing.T) {
 // lockProbe is a slog.Handler that reports every record handled while
 // the Migrator's lock is held: a handler that called back into the
 // Migrator (or blocked on a lock of its own) would then deadlock it.
+// lockProbeWait is how long lockProbe waits for the Migrator's lock
+// before it concludes that the logging goroutine holds it.
+const lockProbeWait = 3 * time.Second
+
 type lockProbe struct {
 	m       atomic.Pointer[Migrator]
 	mu      sync.Mutex
@@ -219,9 +223,19 @@ func (p *lockProbe) Handle(_ context.Context, r slog.Record) error {
 	if m == nil {
 		return nil
 	}
-	held := !m.mu.TryLock()
-	if !held {
-		m.mu.Unlock()
+	// A sync.Mutex has no owner, so a failed TryLock alone cannot tell
+	// this goroutine's lock from another's (the flag watcher or the guard
+	// changing state at the same moment). The Migrator never holds its
+	// lock across I/O or callbacks, so another goroutine releases it
+	// quickly; only a lock held by the goroutine logging right now stays
+	// held for as long as this handler waits.
+	held := true
+	for deadline := time.Now().Add(lockProbeWait); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if m.mu.TryLock() {
+			m.mu.Unlock()
+			held = false
+			break
+		}
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -287,5 +301,32 @@ func TestNoLoggingUnderLock(t *testing.T) {
 	defer probe.mu.Unlock()
 	if len(probe.locked) > 0 {
 		t.Fatalf("logged with the Migrator's lock held: %q", probe.locked)
+	}
+}
+
+// TestLockProbe: the probe reports a record logged while the logging
+// goroutine holds the Migrator's lock, and not one logged while another
+// goroutine holds it for a moment.
+func TestLockProbe(t *testing.T) {
+	probe := &lockProbe{}
+	f := newFixture(t, Options{})
+	probe.m.Store(f.m)
+	rec := func(msg string) slog.Record { return slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0) }
+
+	f.m.mu.Lock()
+	probe.Handle(context.Background(), rec("own lock"))
+	f.m.mu.Unlock()
+
+	f.m.mu.Lock()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		f.m.mu.Unlock()
+	}()
+	probe.Handle(context.Background(), rec("another goroutine's lock"))
+
+	probe.mu.Lock()
+	defer probe.mu.Unlock()
+	if !slices.Equal(probe.locked, []string{"own lock"}) {
+		t.Fatalf("records reported as logged under the lock: %q, want only %q", probe.locked, "own lock")
 	}
 }
