@@ -15,7 +15,7 @@ fuzz:  ## a short run of every fuzz target
 	go test -run '^$$' -fuzz '^FuzzSidecarKey$$' -fuzztime 30s ./store/redisstore
 	go test -run '^$$' -fuzz '^FuzzDecodeLookup$$' -fuzztime 30s ./store/redisstore
 	go test -run '^$$' -fuzz '^FuzzDecodeRecord$$' -fuzztime 30s ./store/redisstore
-	go test -run '^$$' -fuzz '^FuzzDecodeVersionReply$$' -fuzztime 30s ./store/redisstore
+	go test -run '^$$' -fuzz '^FuzzDecodeLatestReply$$' -fuzztime 30s ./store/redisstore
 	go test -run '^$$' -fuzz '^FuzzHasher$$' -fuzztime 30s ./router
 	go test -run '^$$' -fuzz '^FuzzDecodeState$$' -fuzztime 30s ./migrate/control
 	go test -run '^$$' -fuzz '^FuzzDecodeAudit$$' -fuzztime 30s ./migrate/control

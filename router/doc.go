@@ -39,7 +39,10 @@
 // to the distributed store are made with store.LatestWriter, which stores
 // them above whatever version is there (the write that arrives last wins, as
 // with a plain Redis SET), and the writer's local copy is brought to that
-// version. Copies (async writes, repairs, lazy copies, backfill) are
+// version. Each command it sends is a compare-and-set at the version it
+// carries (another attempt follows above a version that refused it), so a
+// write the router gave up on that reaches a slow Redis late never
+// overwrites a newer write or resurrects a deleted session. Copies (async writes, repairs, lazy copies, backfill) are
 // versioned compare-and-sets: they never replace a newer write or a
 // tombstone.
 //

@@ -106,10 +106,19 @@ type SetterAt interface {
 // stored so the writer can order its own later writes after it. Copies
 // (async writes, repairs, backfills, lazy copies) must not use it: they use
 // the compare-and-set of [Versioned] and never replace a newer write.
+//
+// A store reached over a network must never let one command store above
+// the version it was sent with. A client gives up on a command (a timeout)
+// that may still reach a slow server later, after a newer write of the
+// session or its delete was stored and acknowledged; stored "above whatever
+// is there" it would overwrite that write or resurrect the session.
+// redisstore makes each attempt a compare-and-set and, when a version at or
+// above the attempt's is stored, tries again above it. In memstore a call
+// is one atomic step and cannot arrive late.
 type LatestWriter interface {
 	// SetLatest stores rec under id at version max(rec.Version, v+1),
 	// where v is the version of the record or tombstone stored under id
-	// (0 when none), and returns that version. rec.ExpiresAt must be in the
+	// when the write is applied (0 when none), and returns that version. rec.ExpiresAt must be in the
 	// future (a past one is an error wrapping [ErrExpiry]: a delete is
 	// DeleteLatest's job); a zero ExpiresAt means MaxTTL from now.
 	SetLatest(ctx context.Context, id string, rec Record) (version uint64, err error)

@@ -67,25 +67,6 @@ local function sidecar(key)
   return parse(v)
 end
 
--- above returns the version a latest write at v stores: v, unless the
--- sidecar holds v or more, then that plus one. Versions are decimal strings,
--- so the increment is done digit by digit. nil: the version space is
--- exhausted (the sidecar holds 2^64-1).
-local function above(kind, ver, v)
-  if not kind or cmpver(ver, v) < 0 then return v end
-  if ver == U64 then return nil end
-  local out, carry = {}, 1
-  for i = #ver, 1, -1 do
-    local d = string.byte(ver, i) - 48 + carry
-    carry = 0
-    if d == 10 then d, carry = 0, 1 end
-    out[i] = string.char(48 + d)
-  end
-  local r = table.concat(out)
-  if carry == 1 then r = '1' .. r end
-  return r
-end
-
 -- blocked reports whether a write at version v must not replace what is
 -- stored: a tombstone at v or above (a delete wins a tie), or a live record
 -- above v (EXISTS only then: a record's sidecar can outlive a data key that
@@ -178,37 +159,38 @@ end
 return 1
 `
 
-// setLatestLua is SetLatest: the record is stored above whatever version
-// the sidecar holds, and the script returns the version it stored (a
-// decimal string). ARGV: data, version, expiry in Unix ms (in the future:
-// the Go side refuses anything else), the sidecar value for version and
-// expiry. When a higher version is stored, the sidecar written is that
-// value with the version replaced.
+// setLatestLua is one attempt of SetLatest: a compare-and-set that stores
+// the record at its version only when the sidecar holds a lower one (or
+// nothing). It returns 1 when it stored, else the stored version (a decimal
+// string), which the Go side tries again above. An attempt never stores
+// above the version it carries: a command the client gave up on that
+// reaches the server after a newer write was stored changes nothing (see
+// SetLatest). ARGV: data, version, expiry in Unix ms (in the future: the Go
+// side refuses anything else), the sidecar value for version and expiry.
 const setLatestLua = luaPrelude + `
 local old = redis.call('SET', KEYS[2], ARGV[4], 'PXAT', ARGV[3], 'NX', 'GET')
-local v = ARGV[2]
 if old then
   local kind, ver = parse(old)
   if kind == 'x' then return -1 end
-  v = above(kind, ver, v)
-  if not v then return -2 end
-  redis.call('SET', KEYS[2], 'd' .. v .. string.sub(ARGV[4], #ARGV[2] + 2), 'PXAT', ARGV[3])
+  if cmpver(ver, ARGV[2]) >= 0 then return ver end
+  redis.call('SET', KEYS[2], ARGV[4], 'PXAT', ARGV[3])
 end
 redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[3])
-return v
+return 1
 `
 
-// deleteLatestLua is DeleteLatest: a tombstone above whatever version the
-// sidecar holds; it returns the version (a decimal string). ARGV: version,
-// tombstone expiry in Unix ms, "auto" for the deleted record's own expiry,
-// or "" for no tombstone; then the fallback expiry for "auto" when no record
-// is stored ("" for none). The record's own expiry is read from the data
-// key, not the sidecar: the data key is the truth, whoever wrote it.
+// deleteLatestLua is one attempt of DeleteLatest: a tombstone at the
+// version it carries, only when the sidecar holds a lower one (or nothing).
+// It returns 1 when it deleted, else the stored version (a decimal string),
+// as setLatestLua. ARGV: version, tombstone expiry in Unix ms, "auto" for
+// the deleted record's own expiry, or "" for no tombstone; then the
+// fallback expiry for "auto" when no record is stored ("" for none). The
+// record's own expiry is read from the data key, not the sidecar: the data
+// key is the truth, whoever wrote it.
 const deleteLatestLua = luaPrelude + `
 local kind, ver = sidecar(KEYS[2])
 if kind == 'x' then return -1 end
-local v = above(kind, ver, ARGV[1])
-if not v then return -2 end
+if kind and cmpver(ver, ARGV[1]) >= 0 then return ver end
 local px = ARGV[2]
 if px == 'auto' then
   px = ARGV[3]
@@ -221,9 +203,9 @@ redis.call('DEL', KEYS[1])
 if px == '' then
   redis.call('DEL', KEYS[2])
 else
-  redis.call('SET', KEYS[2], 't' .. v, 'PXAT', px)
+  redis.call('SET', KEYS[2], 't' .. ARGV[1], 'PXAT', px)
 end
-return v
+return 1
 `
 
 // setLua is an unversioned Set with a future expiry: it overwrites

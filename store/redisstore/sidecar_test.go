@@ -136,26 +136,33 @@ func FuzzDecodeSidecar(f *testing.F) {
 	})
 }
 
-// FuzzDecodeVersionReply: the reply of the latest scripts decodes to a
-// version or an error, never a panic, and a decoded version is canonical.
-func FuzzDecodeVersionReply(f *testing.F) {
+// FuzzDecodeLatestReply: the reply of an attempt of a latest script
+// decodes to "applied", a stored version or an error, never a panic; only
+// the integer 1 means applied, and a decoded version is canonical.
+func FuzzDecodeLatestReply(f *testing.F) {
 	for _, s := range []string{"1", "0", "18446744073709551615", "18446744073709551616", "007", "", "-1", "1e9", " 5"} {
 		f.Add(s, int64(0), true)
 	}
-	f.Add("", int64(-1), false)
-	f.Add("", int64(-2), false)
-	f.Add("", int64(7), false)
+	for _, n := range []int64{1, 0, -1, -2, 7} {
+		f.Add("", n, false)
+	}
 	f.Fuzz(func(t *testing.T, s string, n int64, isString bool) {
 		var reply any = n
 		if isString {
 			reply = s
 		}
-		v, err := decodeVersionReply(reply)
+		v, applied, err := decodeLatestReply(reply, nil)
 		if err != nil {
 			return
 		}
 		if !isString {
-			t.Fatalf("integer reply %d decoded to version %d, want an error", n, v)
+			if !applied || n != 1 {
+				t.Fatalf("integer reply %d decoded to (version %d, applied %v), want an error or, for 1 only, applied", n, v, applied)
+			}
+			return
+		}
+		if applied {
+			t.Fatalf("string reply %q decoded as applied, want a stored version", s)
 		}
 		if got := strconv.FormatUint(v, 10); got != s {
 			t.Fatalf("reply %q decoded to %d, which is not its canonical form", s, v)
