@@ -88,6 +88,21 @@ func (s *instrumented) DeleteVersion(ctx context.Context, id string, version uin
 	return err
 }
 
+var _ store.TombstoneReader = (*instrumented)(nil)
+
+// Tombstone times and counts a tombstone read (op "get"). A distributed
+// store that does not report tombstones has none to report.
+func (s *instrumented) Tombstone(ctx context.Context, id string) (uint64, bool, error) {
+	tr, ok := s.inner.(store.TombstoneReader)
+	if !ok {
+		return 0, false, nil
+	}
+	start := time.Now()
+	v, found, err := tr.Tombstone(ctx, id)
+	s.done(ctx, opGet, start, err, found)
+	return v, found, err
+}
+
 var (
 	_ store.LatestWriter = (*instrumented)(nil)
 	_ store.BatchSetter  = (*instrumented)(nil)

@@ -162,7 +162,8 @@ type Core struct {
 	// answer a distributed failure with "not found".
 	forgotten atomic.Bool
 	dist      store.Versioned
-	latest    store.LatestWriter // dist
+	latest    store.LatestWriter    // dist
+	distTomb  store.TombstoneReader // dist, when it reports tombstones; else nil
 	hash      *Hasher
 	obs       Observer
 	now       func() time.Time
@@ -194,6 +195,7 @@ func NewCore(cfg Config) (*Core, error) {
 	c.track = newTracker(cfg.MaxUnsynced)
 	c.localAt, _ = cfg.Local.(store.SetterAt)
 	c.localTomb, _ = cfg.Local.(store.TombstoneReader)
+	c.distTomb, _ = cfg.Distributed.(store.TombstoneReader)
 	c.hash = NewHasher(cfg.Salt)
 	c.writer = newWriter(c)
 	return c, nil

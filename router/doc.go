@@ -52,9 +52,15 @@
 // store, and restart (a fresh local store) or see their users re-pinned to
 // another instance. From shadow on, a local miss is answered from the
 // distributed store unless this instance holds an unconfirmed delete of the
-// session, and the copy is installed locally (reads.go). At complete, local
-// is neither read nor written except for the sessions this instance still
-// tracks as unsynced.
+// session, and the copy is installed locally (reads.go). A session routed
+// to the distributed store that it lacks but local still holds is asked
+// about once more: when the distributed store reports a newer tombstone
+// (store.TombstoneReader), another instance deleted it after a re-pin, so
+// the local copy is deleted rather than served and copied (ramp.go). Reads
+// served from local (dual, and ramp below the cut) cannot see another
+// instance's delete on the request path; the dual comparison finds it
+// afterwards. At complete, local is neither read nor written except for the
+// sessions this instance still tracks as unsynced.
 //
 // # Callbacks
 //

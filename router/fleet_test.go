@@ -245,3 +245,27 @@ func TestLeavingCompleteForgetsLocal(t *testing.T) {
 	}
 	wantMissing(t, back, "Get(deleted) after leaving complete", "deleted")
 }
+
+// TestLogoutElsewhereBeforeComplete: a user served by one instance, moved
+// to another and logged out there, then sent back: at ramp the first
+// instance's stale local copy is not served (the distributed store reports
+// the tombstone) and is deleted, whatever the clocks' skew.
+func TestLogoutElsewhereBeforeComplete(t *testing.T) {
+	for _, skew := range []time.Duration{-2 * time.Second, 0, 2 * time.Second} {
+		t.Run(fmt.Sprint("skew ", skew), func(t *testing.T) {
+			f := newFixture(t, nil)
+			other := f.peer(skew)
+			set(t, Dual(f.core), "a", rec("v1"))
+			get(t, Dual(other.core), "a") // re-pinned: read through, then
+			del(t, Dual(other.core), "a") // logged out there
+			r, err := Ramp(f.core, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantMissing(t, r, "first instance after the logout elsewhere", "a")
+			if _, found, _ := f.local.Get(context.Background(), "a"); found {
+				t.Fatal("the stale local copy is still in the first instance's local store")
+			}
+		})
+	}
+}

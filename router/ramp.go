@@ -42,6 +42,38 @@ func (r rampRouter) Delete(ctx context.Context, id string) error {
 	return r.c.deleteBoth(ctx, id, r.c.NextVersion())
 }
 
+// deletedElsewhere reports whether the distributed store holds a tombstone
+// newer than lrec, the local copy of id that it lacks: another instance
+// deleted the session (a logout after the user was re-pinned) since this
+// instance last wrote or read it. The stale local copy is then deleted at
+// the tombstone's version instead of served and copied: serving it would
+// bring back a logged-out session. Only stores that report tombstones
+// (store.TombstoneReader: redisstore does) are asked; when the question
+// fails, the local copy is served as before (the lazy copy is a
+// compare-and-set, so it cannot resurrect the session in the distributed
+// store).
+func (c *Core) deletedElsewhere(ctx context.Context, id string, lrec store.Record) bool {
+	if c.distTomb == nil {
+		return false
+	}
+	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
+	tv, dead, err := c.distTomb.Tombstone(dctx, id)
+	cancel()
+	if err != nil || !dead || tv <= lrec.Version {
+		return false
+	}
+	c.observe(tv)
+	until := lrec.ExpiresAt
+	if until.IsZero() {
+		until = c.liveUntil(until)
+	}
+	if err := c.local.DeleteVersion(ctx, id, tv, until); err != nil {
+		return false
+	}
+	c.obs.ReadThrough(ReadThroughDeleted)
+	return true
+}
+
 // routedGet reads a session routed to the distributed store. Local is read
 // first (it is in-process and cheap) because until complete it holds every
 // write this instance acknowledged and so decides what the distributed
@@ -75,6 +107,9 @@ func (c *Core) routedGet(ctx context.Context, id string) (store.Record, bool, er
 		}
 		return drec, dfound, nil
 	case !dfound:
+		if c.deletedElsewhere(ctx, id, lrec) {
+			return store.Record{}, false, nil
+		}
 		c.obs.Fallback(ReasonMissing)
 		c.observe(lrec.Version)
 		c.lazyCopy(ctx, id, lrec)

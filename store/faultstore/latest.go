@@ -53,3 +53,28 @@ func (s *Store) DeleteLatest(ctx context.Context, id string, version uint64, unt
 	}
 	return v, nil
 }
+
+var _ store.TombstoneReader = (*Store)(nil)
+
+// Tombstone forwards to the inner store's Tombstone under the faults
+// configured for [OpGet]: it is a read. A dropped call, or an inner store
+// that is not a [store.TombstoneReader], reports no tombstone.
+func (s *Store) Tombstone(ctx context.Context, id string) (uint64, bool, error) {
+	tr, ok := s.inner.(store.TombstoneReader)
+	if !ok {
+		return 0, false, nil
+	}
+	var (
+		v     uint64
+		found bool
+	)
+	err := s.do(ctx, OpGet, id, func() error {
+		var err error
+		v, found, err = tr.Tombstone(ctx, id)
+		return err
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return v, found, nil
+}
