@@ -41,6 +41,9 @@ func (r completeRouter) Get(ctx context.Context, id string) (store.Record, bool,
 		return store.Record{}, false, nil
 	}
 	lrec, lfound, lerr := c.local.Get(ctx, id)
+	if err == nil && !dfound && lerr == nil && lfound && c.deletedElsewhere(ctx, id, lrec) {
+		return store.Record{}, false, nil // another instance deleted it after this write
+	}
 	if lerr == nil && lfound && (err != nil || !dfound || lrec.Version >= drec.Version) {
 		c.obs.Fallback(ReasonDirty)
 		return lrec, true, nil

@@ -269,3 +269,23 @@ func TestLogoutElsewhereBeforeComplete(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutElsewhereOfUnsyncedAtComplete: an instance's write that never
+// reached the distributed store (tracked as unsynced) is served from local
+// at complete until its repair lands, unless another instance deleted the
+// session since: then it is gone at once, before any repair.
+func TestLogoutElsewhereOfUnsyncedAtComplete(t *testing.T) {
+	f := newFixture(t, nil)
+	other := f.peer(0)
+	set(t, Dual(f.core), "a", rec("v1"))
+	if err := f.dist.FailNext(1, faultstore.OpSet); err != nil {
+		t.Fatal(err)
+	}
+	set(t, Dual(f.core), "a", rec("v2")) // acknowledged: local holds it, tracked
+	if !f.core.IsUnsynced("a") {
+		t.Fatal("the failed write is not tracked")
+	}
+	get(t, Dual(other.core), "a")
+	del(t, Dual(other.core), "a")
+	wantMissing(t, Complete(f.core), "writing instance after the logout elsewhere", "a")
+}

@@ -43,7 +43,7 @@ func (r rampRouter) Delete(ctx context.Context, id string) error {
 }
 
 // deletedElsewhere reports whether the distributed store holds a tombstone
-// newer than lrec, the local copy of id that it lacks: another instance
+// at or above lrec's version, the local copy of id that it lacks: another instance
 // deleted the session (a logout after the user was re-pinned) since this
 // instance last wrote or read it. The stale local copy is then deleted at
 // the tombstone's version instead of served and copied: serving it would
@@ -59,7 +59,7 @@ func (c *Core) deletedElsewhere(ctx context.Context, id string, lrec store.Recor
 	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
 	tv, dead, err := c.distTomb.Tombstone(dctx, id)
 	cancel()
-	if err != nil || !dead || tv <= lrec.Version {
+	if err != nil || !dead || tv < lrec.Version { // a delete wins a tie, as in the stores
 		return false
 	}
 	c.observe(tv)
