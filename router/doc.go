@@ -58,8 +58,8 @@
 // (store.TombstoneReader), another instance deleted it after a re-pin, so
 // the local copy is deleted rather than served and copied (ramp.go). Reads
 // served from local (dual, and ramp below the cut) cannot see another
-// instance's delete on the request path; the dual comparison finds it
-// afterwards. At complete, local is neither read nor written except for the
+// instance's write or delete on the request path; the dual comparison
+// reports it as a mismatch. At complete, local is neither read nor written except for the
 // sessions this instance still tracks as unsynced.
 //
 // # Callbacks
