@@ -43,6 +43,12 @@ func (s *instrumented) done(ctx context.Context, op opIndex, start time.Time, er
 		// a caller giving up.
 		outcome = guard.Timeout
 	}
+	contended := errors.Is(err, store.ErrContended)
+	if contended {
+		// Writers racing on one session: the store answered every
+		// attempt, so it is no sign of an unhealthy store.
+		outcome = guard.Success
+	}
 	if s.guard != nil {
 		s.guard.Record(outcome, d)
 	}
@@ -53,7 +59,9 @@ func (s *instrumented) done(ctx context.Context, op opIndex, start time.Time, er
 	case guard.Failure, guard.Unavailable, guard.Timeout:
 		res = resError
 	default:
-		if !found {
+		if contended {
+			res = resError
+		} else if !found {
 			res = resMiss
 		}
 	}
@@ -90,7 +98,8 @@ func (s *instrumented) DeleteVersion(ctx context.Context, id string, version uin
 
 var _ store.TombstoneReader = (*instrumented)(nil)
 
-// Tombstone times and counts a tombstone read (op "get"). A distributed
+// Tombstone times and counts a tombstone read as a get that answered
+// (result "ok", found or not: a tombstone is not a session). A distributed
 // store that does not report tombstones has none to report.
 func (s *instrumented) Tombstone(ctx context.Context, id string) (uint64, bool, error) {
 	tr, ok := s.inner.(store.TombstoneReader)
@@ -99,7 +108,7 @@ func (s *instrumented) Tombstone(ctx context.Context, id string) (uint64, bool, 
 	}
 	start := time.Now()
 	v, found, err := tr.Tombstone(ctx, id)
-	s.done(ctx, opGet, start, err, found)
+	s.done(ctx, opGet, start, err, true)
 	return v, found, err
 }
 

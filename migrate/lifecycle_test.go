@@ -200,13 +200,13 @@ func TestFailedNewLeavesRegistererClean(t *testing.T) {
 	}
 }
 
-// lockProbe is a slog.Handler that reports every record handled while
-// the Migrator's lock is held: a handler that called back into the
-// Migrator (or blocked on a lock of its own) would then deadlock it.
 // lockProbeWait is how long lockProbe waits for the Migrator's lock
 // before it concludes that the logging goroutine holds it.
 const lockProbeWait = 3 * time.Second
 
+// lockProbe is a slog.Handler that reports every record handled while
+// the Migrator's lock is held: a handler that called back into the
+// Migrator (or blocked on a lock of its own) would then deadlock it.
 type lockProbe struct {
 	m       atomic.Pointer[Migrator]
 	mu      sync.Mutex

@@ -19,8 +19,9 @@ import (
 //
 // Writes are ordered by their arrival at the distributed store
 // (store.LatestWriter): instances with skewed clocks or different start
-// times never lose a later write to an earlier one, and a delete always
-// takes effect.
+// times never lose a later write to an earlier one, and a delete takes
+// effect (it fails with store.ErrContended only when other writers keep
+// storing newer versions between its attempts).
 func Complete(c *Core) store.Store { return completeRouter{c} }
 
 type completeRouter struct{ c *Core }

@@ -37,12 +37,14 @@
 // and restarts: a write made after reading a session, on any instance, is
 // above the version it read, however skewed the clocks. Request-path writes
 // to the distributed store are made with store.LatestWriter, which stores
-// them above whatever version is there (the write that arrives last wins, as
-// with a plain Redis SET), and the writer's local copy is brought to that
-// version. Each command it sends is a compare-and-set at the version it
-// carries (another attempt follows above a version that refused it), so a
-// write the router gave up on that reaches a slow Redis late never
-// overwrites a newer write or resurrects a deleted session. Copies (async writes, repairs, lazy copies, backfill) are
+// them above whatever version is there (of the writes a client waits for,
+// the one that arrives last wins, as with a plain Redis SET), and the
+// writer's local copy is brought to that version. Each command it sends is
+// a compare-and-set at the version it carries (another attempt follows
+// above a version that refused it), so a write the router gave up on that
+// reaches a slow Redis late does not overwrite a newer write or resurrect
+// a deleted session, unless its writer's clock leads by more than the
+// time between the two writes. Copies (async writes, repairs, lazy copies, backfill) are
 // versioned compare-and-sets: they never replace a newer write or a
 // tombstone.
 //

@@ -70,6 +70,9 @@ func (c *Core) deletedElsewhere(ctx context.Context, id string, lrec store.Recor
 	if err := c.local.DeleteVersion(ctx, id, tv, until); err != nil {
 		return false
 	}
+	if _, found, err := c.local.Get(ctx, id); err != nil || found {
+		return false // a write above the tombstone landed meanwhile: not deleted
+	}
 	c.obs.ReadThrough(ReadThroughDeleted)
 	return true
 }

@@ -40,7 +40,8 @@
 // it for request-path writes to the shared store, so that instances with
 // skewed clocks never lose a later write to an earlier one) and
 // [TombstoneReader] (tells a deleted session from one never held; the
-// routers ask local on a miss). Callers find them by type assertion and fall
+// routers ask local on a miss, and the distributed store when it lacks a
+// session local holds). Callers find them by type assertion and fall
 // back to the plain methods.
 //
 // # Versions and tombstones

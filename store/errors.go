@@ -42,6 +42,13 @@ func expiryError(t time.Time) error {
 	return fmt.Errorf("%w: %s is after %s", ErrExpiry, t.UTC().Format(time.RFC3339), MaxExpiresAt.Format(time.RFC3339))
 }
 
+// ErrContended is returned (wrapped) by a write ordered by arrival
+// ([LatestWriter]) that gave up because other writers kept storing newer
+// versions of the session between its attempts. Nothing was written; the
+// store itself answered every attempt, so it says nothing about the
+// store's health.
+var ErrContended = errors.New("store: session contended")
+
 // ErrStopScan may be returned by a Scan callback to end the scan early; Scan
 // then returns nil.
 var ErrStopScan = errors.New("store: stop scan")

@@ -113,8 +113,12 @@ type SetterAt interface {
 // session or its delete was stored and acknowledged; stored "above whatever
 // is there" it would overwrite that write or resurrect the session.
 // redisstore makes each attempt a compare-and-set and, when a version at or
-// above the attempt's is stored, tries again above it. In memstore a call
-// is one atomic step and cannot arrive late.
+// above the attempt's is stored, tries again above it. The fence is the
+// versions: a late command still lands above a newer write that carries a
+// lower version, from a writer whose clock lags by more than the time
+// between the two writes. A write that gives up after other writers kept
+// storing newer versions fails with [ErrContended]. In memstore a call is
+// one atomic step and cannot arrive late.
 type LatestWriter interface {
 	// SetLatest stores rec under id at version max(rec.Version, v+1),
 	// where v is the version of the record or tombstone stored under id
@@ -134,9 +138,11 @@ type LatestWriter interface {
 }
 
 // TombstoneReader is implemented by stores that can tell a session they
-// deleted from one they never held (memstore does). The routers ask the
-// local store on a miss: a session this instance deleted is not looked up in
-// the distributed store, so the answer needs no network and cannot fail.
+// deleted from one they never held (memstore and redisstore do). The
+// routers ask the local store on a miss: a session this instance deleted is
+// not looked up in the distributed store, so the answer needs no network
+// and cannot fail. They ask the distributed store when it lacks a session
+// local still holds: a tombstone there means another instance deleted it.
 type TombstoneReader interface {
 	// Tombstone reports the version of the unexpired tombstone stored under
 	// id (found false when there is none: the id holds a live record,

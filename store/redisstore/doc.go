@@ -1,7 +1,7 @@
 // Package redisstore is the distributed side of a migration: a session store
 // in Redis (standalone, sentinel or cluster, through go-redis v9) that
 // implements [store.Store], [store.Versioned], [store.Scanner],
-// [store.BatchSetter] and [store.LatestWriter].
+// [store.BatchSetter], [store.LatestWriter] and [store.TombstoneReader].
 //
 // # Key layout: no lock-in
 //

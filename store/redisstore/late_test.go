@@ -197,7 +197,7 @@ func TestLatestAttempts(t *testing.T) {
 		sent = append(sent, v)
 		return reply(strconv.FormatUint(v, 10))
 	})
-	if !errors.Is(err, ErrContended) || len(sent) != latestAttempts {
+	if !errors.Is(err, store.ErrContended) || len(sent) != latestAttempts {
 		t.Fatalf("always refused: got %v after %d attempts, want ErrContended after %d", err, len(sent), latestAttempts)
 	}
 
@@ -206,7 +206,7 @@ func TestLatestAttempts(t *testing.T) {
 		sent = append(sent, v)
 		return reply("18446744073709551615")
 	})
-	if err == nil || errors.Is(err, ErrContended) || len(sent) != 1 {
+	if err == nil || errors.Is(err, store.ErrContended) || len(sent) != 1 {
 		t.Fatalf("2^64-1 stored: got %v after %d attempts, want the exhausted error after 1", err, len(sent))
 	}
 }

@@ -19,7 +19,8 @@ var _ store.LatestWriter = (*Store)(nil)
 // DeleteLatest. Each attempt after the first is made because another writer
 // stored a version at or above the previous attempt's in between: that
 // takes writers racing on one session, so a handful is plenty, and a
-// session written that hard fails the write rather than looping.
+// session written that hard fails the write ([store.ErrContended]) rather
+// than looping.
 const latestAttempts = 8
 
 // SetLatest stores rec under id at a version above every version stored for
@@ -33,7 +34,10 @@ const latestAttempts = 8
 // that reaches a slow server after a newer write of the session was
 // stored, or after its delete, changes nothing, where a script that
 // stored "above whatever is there" would overwrite the newer write or
-// resurrect the session.
+// resurrect the session. The fence is the versions: a late command still
+// lands above a newer write that carries a lower version, which takes a
+// writer whose clock leads the newer writer's by more than the time
+// between the two writes (at least the client's timeout).
 //
 // An expiry that is not in the future, or after [store.MaxExpiresAt], is
 // refused with an error wrapping [store.ErrExpiry] before anything is sent;
@@ -128,13 +132,8 @@ func latest(v uint64, attempt func(v uint64) *redis.Cmd) (uint64, error) {
 		}
 		v = stored + 1
 	}
-	return 0, fmt.Errorf("%w: %d attempts each found a newer version stored; nothing written", ErrContended, latestAttempts)
+	return 0, fmt.Errorf("%w: %d attempts each found a newer version stored; nothing written", store.ErrContended, latestAttempts)
 }
-
-// ErrContended is wrapped by the error of a SetLatest or DeleteLatest that
-// gave up because other writers kept storing newer versions of the session
-// between its attempts.
-var ErrContended = errors.New("redisstore: session contended")
 
 // decodeLatestReply decodes the reply of an attempt of a latest script:
 // applied, or the version stored that refused it.
