@@ -74,7 +74,10 @@ func (r *runner) stepFault(ctx context.Context) error {
 	r.notef("%s", r.opts.Fault.what())
 	r.notef("No operator acted: the guards of %d/%d instances tripped on their own and rolled back",
 		tripped, len(r.insts))
-	r.notef("to %s (signals: %s). The control plane records who and why:", rb.Stage, strings.Join(reasons, ", "))
+	// The signals on a line of their own: all of them together would not
+	// fit a 100-column terminal beside the sentence that follows.
+	r.notef("to %s (signals: %s).", rb.Stage, strings.Join(reasons, ", "))
+	r.notef("The control plane records who and why:")
 	r.notef("  guard@%s: %q", rb.Rollback.Instance, rb.Rollback.Reason)
 	r.notef("users saw no error: %s reads fell back to local, the slowest request took %s;",
 		thousands(d.of(mFallbacks, "reason", "error")), latency(r.load.Peak()))
