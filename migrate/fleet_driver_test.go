@@ -354,7 +354,42 @@ func (f *fleet) unsyncedReport(flushErrs []error) string {
 		})
 		inst.mu.RUnlock()
 	}
+	f.trackedDeletesReport(&b)
 	return b.String()
+}
+
+// trackedDeletesReport adds to a failed drain's report the sessions an
+// instance still tracks that its local store holds no record of, which the
+// local scan above cannot show: logged-out sessions whose delete has not
+// reached Redis. For up to five per instance it gives the local tombstone's
+// version, what Redis holds (record or tombstone, and versions), and where
+// the user is pinned. It pauses traffic (the gate) to read the users' ids.
+func (f *fleet) trackedDeletesReport(b *strings.Builder) {
+	ctx := context.Background()
+	f.gate.Lock()
+	defer f.gate.Unlock()
+	for i, inst := range f.insts {
+		inst.mu.RLock()
+		shown := 0
+		for _, u := range f.users {
+			for _, id := range append([]string{u.sess}, u.dead...) {
+				if id == "" || !inst.m.core.IsUnsynced(id) || shown >= 5 {
+					continue
+				}
+				if _, held, _ := inst.local.Get(ctx, id); held {
+					continue // shown by the local scan
+				}
+				shown++
+				tv, tomb, terr := inst.local.Tombstone(ctx, id)
+				drec, dfound, derr := inst.fault.Get(ctx, id)
+				dtv, dtomb, dterr := inst.fault.Tombstone(ctx, id)
+				redisSide := fmt.Sprintf("found=%t v=%d err=%v, tombstone=%t v=%d err=%v", dfound, drec.Version, derr, dtomb, dtv, dterr)
+				fmt.Fprintf(b, "\n    instance %d tracks %s with no local record (user %d, pinned to %d, current=%t): local tombstone=%t v=%d err=%v; redis %s",
+					i, id, u.id, u.inst.Load(), id == u.sess, tomb, tv, terr, redisSide)
+			}
+		}
+		inst.mu.RUnlock()
+	}
 }
 
 // converge stops faults, drains every instance and checks every user's
