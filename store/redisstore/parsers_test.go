@@ -99,3 +99,59 @@ func TestSidecarParsersAgree(t *testing.T) {
 		}
 	}
 }
+
+// cmpverLua runs the scripts' version comparison on every pair of ARGV
+// (ARGV[1] with ARGV[2], ARGV[3] with ARGV[4], ...) and returns the results.
+const cmpverLua = luaPrelude + `
+local res = {}
+for i = 1, #ARGV / 2 do res[i] = cmpver(ARGV[2 * i - 1], ARGV[2 * i]) end
+return res
+`
+
+// TestLuaVersionCompare holds cmpver to the order of the numbers its
+// canonical decimals spell, above 2^53 included, where float64 values
+// collide: pairs one apart near the limits, pairs that share every digit
+// but the last, versions as the Migrator's clock issues them, and
+// pseudo-random pairs (a fixed seed, so a failure replays).
+func TestLuaVersionCompare(t *testing.T) {
+	ctx := testContext(t)
+	c := topologies[0].client(t)
+	var pairs [][2]uint64
+	for _, n := range []uint64{0, 1, 9, 10, 1<<53 - 1, 1 << 53, 1<<53 + 1, 1<<53 + 2, 1<<63 - 1, 1 << 63, 1<<64 - 2, 1<<64 - 1,
+		1807356912345678901, 1807356912345679000} {
+		for _, d := range []uint64{0, 1, 2, 3, 255, 256, 257, 1024, 4096} {
+			if n >= d {
+				pairs = append(pairs, [2]uint64{n, n - d}, [2]uint64{n - d, n})
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(14, 41))
+	for range 2000 {
+		a := rng.Uint64() >> rng.IntN(64)
+		b := a ^ rng.Uint64()>>rng.IntN(64) // often sharing the high digits
+		pairs = append(pairs, [2]uint64{a, b})
+	}
+	args := make([]any, 0, 2*len(pairs))
+	for _, p := range pairs {
+		args = append(args, strconv.FormatUint(p[0], 10), strconv.FormatUint(p[1], 10))
+	}
+	got, err := redis.NewScript(cmpverLua).Run(ctx, c, nil, args...).Int64Slice()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(pairs) {
+		t.Fatalf("cmpver returned %d results for %d pairs", len(got), len(pairs))
+	}
+	for i, p := range pairs {
+		want := int64(0)
+		switch {
+		case p[0] < p[1]:
+			want = -1
+		case p[0] > p[1]:
+			want = 1
+		}
+		if got[i] != want {
+			t.Errorf("cmpver(%d, %d) = %d, want %d", p[0], p[1], got[i], want)
+		}
+	}
+}

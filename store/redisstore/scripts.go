@@ -21,16 +21,28 @@ import (
 // luaPrelude holds the helpers shared by the write scripts.
 //
 // Versions stay strings: Lua numbers are float64 and would round versions
-// above 2^53, so cmpver compares canonical decimals by length, then byte by
-// byte (string.byte, not '<', which follows the server's collation locale).
+// above 2^53, so cmpver compares canonical decimals exactly: equal strings
+// at once (Lua interns strings, so == compares pointers), then by length,
+// then by their float64 values, which decide whenever they differ (strtod
+// rounds correctly, and so monotonically: a < b gives x <= y), and only
+// when they round to the same float64 byte by byte (string.byte, not '<',
+// which follows the server's collation locale). The float comparison is
+// what makes a compare cheap: a byte loop over versions that share their
+// first fifteen digits costs thirty calls into C.
 // parse mirrors decodeSidecar in sidecar.go exactly (TestSidecarParsersAgree
 // holds them to it); it returns 'x' for a value that does not decode.
 const luaPrelude = `
 local U64, I64 = '18446744073709551615', '9223372036854775807'
 
 local function cmpver(a, b)
+  if a == b then return 0 end
   if #a ~= #b then
     if #a < #b then return -1 end
+    return 1
+  end
+  local x, y = tonumber(a), tonumber(b)
+  if x ~= y then
+    if x < y then return -1 end
     return 1
   end
   for i = 1, #a do
@@ -52,10 +64,12 @@ end
 -- parse decodes a sidecar value: kind, version and, for a record that
 -- carries it, expiry; or 'x'.
 local function parse(v)
-  local kind, n, px = string.match(v, '^([dt])([0-9]+)$')
-  if not kind then
-    kind, n, px = string.match(v, '^(d)([0-9]+):([0-9]+)$')
-    if not kind or not canon(px, I64) then return 'x' end
+  local kind, n, px = string.match(v, '^(d)([0-9]+):([0-9]+)$')
+  if kind then
+    if not canon(px, I64) then return 'x' end
+  else
+    kind, n = string.match(v, '^([dt])([0-9]+)$')
+    if not kind then return 'x' end
   end
   if not canon(n, U64) then return 'x' end
   return kind, n, px
@@ -87,10 +101,15 @@ end
 -- both expiring at px. SET ... NX GET claims a missing sidecar and reads an
 -- existing one in one call, so a session new to Redis (what a backfill or
 -- a lazy copy mostly writes) costs two calls, and one already there three
--- (an equal version included: the contract rewrites it).
+-- (an equal version included: the contract rewrites it). One exception
+-- saves the third: a sidecar that already holds side itself, with its
+-- expiry (a ':'), is what the rewrite would store, to the byte and to the
+-- millisecond (every writer of such a value sets its key's PXAT to the
+-- expiry it carries), so only the data is written. That is what a backfill
+-- mostly meets in Redis: the sessions dual writes already put there.
 local function put(dk, sk, data, v, side, px)
   local old = redis.call('SET', sk, side, 'PXAT', px, 'NX', 'GET')
-  if old then
+  if old and (old ~= side or not string.find(side, ':', 2, true)) then
     local kind, ver = parse(old)
     if kind == 'x' then return -1 end
     if blocked(kind, ver, v, true, dk) then return 0 end
