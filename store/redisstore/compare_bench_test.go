@@ -39,8 +39,9 @@ func BenchmarkCompare(b *testing.B) {
 		b.Run("Throughput/goroutines="+strconv.Itoa(g), func(b *testing.B) { cmp.throughput(b, g) })
 	}
 	b.Run("Allocs", cmp.allocs)
-	b.Run("Copies/new", func(b *testing.B) { cmp.copies(b, false) })
-	b.Run("Copies/existing", func(b *testing.B) { cmp.copies(b, true) })
+	for _, over := range []copyTarget{copyNew, copyOlder, copySame} {
+		b.Run("Copies/"+over.String(), func(b *testing.B) { cmp.copies(b, over) })
+	}
 	b.Run("Memory", cmp.memory)
 }
 
@@ -127,26 +128,46 @@ func (cmp *comparison) plainGet(i int) error {
 	return err
 }
 
+// floorGet reads session i's two keys with go-redis's MGET, decoding
+// nothing.
+func (cmp *comparison) floorGet(i int) error {
+	dk, sk := cmp.s.recordKeys(cmp.ids[i%len(cmp.ids)])
+	vals, err := cmp.c.MGet(cmp.ctx, dk, sk).Result()
+	if err == nil && (vals[0] == nil || vals[1] == nil) {
+		cmp.b.Fatal("MGET: a key is missing, want both")
+	}
+	return err
+}
+
 // serverTime compares the Redis server time per Get with a GET's, from
 // INFO commandstats: every command the side sent, over the calls made.
 // commandstats times the commands' bodies only, not reading, parsing and
 // answering each request, so it also reports the server's CPU time per
 // call (INFO cpu), which includes those: what decides how many reads one
-// server serves.
+// server serves. A third side sends go-redis's own MGET of the data key
+// and its sidecar on the store's state: the floor of any read under
+// invariant 7 (the metadata lives in a second key), so floor-ratio is
+// what that layout costs against GET and ratio-to-floor what the store
+// adds to it.
 func (cmp *comparison) serverTime(b *testing.B) {
+	const ours, plain, floor = 0, 1, 2
 	per := max(b.N/compareRounds, 1)
-	var usec, cpu [2]float64
+	var usec, cpu [3]float64
 	var scripts int64
 	for round := range compareRounds {
-		for k := range 2 {
-			side := (round + k) % 2 // alternate which side goes first
+		for k := range 3 {
+			side := (round + k) % 3 // rotate which side goes first
 			cmp.flush(b)
 			op := cmp.get
-			if side == 0 {
+			switch side {
+			case ours:
 				cmp.fillStore(b, cmp.ids)
-			} else {
+			case plain:
 				cmp.fillPlain(b, cmp.ids)
 				op = cmp.plainGet
+			case floor:
+				cmp.fillStore(b, cmp.ids)
+				op = cmp.floorGet
 			}
 			if err := cmp.c.ConfigResetStat(cmp.ctx).Err(); err != nil {
 				b.Fatal(err)
@@ -167,16 +188,21 @@ func (cmp *comparison) serverTime(b *testing.B) {
 					usec[side] += st.usec
 				}
 			}
-			scripts += stats["evalsha_ro"].calls + stats["eval_ro"].calls
+			if side == ours {
+				scripts += stats["evalsha_ro"].calls + stats["eval_ro"].calls
+			}
 		}
 	}
 	n := float64(per * compareRounds)
-	b.ReportMetric(usec[0]/n, "server-µs/Get")
-	b.ReportMetric(usec[1]/n, "server-µs/GET")
-	b.ReportMetric(usec[0]/usec[1], "ratio")
-	b.ReportMetric(cpu[0]/n*1e6, "server-cpu-µs/Get")
-	b.ReportMetric(cpu[1]/n*1e6, "server-cpu-µs/GET")
-	b.ReportMetric(cpu[0]/cpu[1], "cpu-ratio")
+	b.ReportMetric(usec[ours]/n, "server-µs/Get")
+	b.ReportMetric(usec[plain]/n, "server-µs/GET")
+	b.ReportMetric(usec[floor]/n, "server-µs/MGET-floor")
+	b.ReportMetric(usec[ours]/usec[plain], "ratio")
+	b.ReportMetric(usec[floor]/usec[plain], "floor-ratio")
+	b.ReportMetric(usec[ours]/usec[floor], "ratio-to-floor")
+	b.ReportMetric(cpu[ours]/n*1e6, "server-cpu-µs/Get")
+	b.ReportMetric(cpu[plain]/n*1e6, "server-cpu-µs/GET")
+	b.ReportMetric(cpu[ours]/cpu[plain], "cpu-ratio")
 	b.ReportMetric(float64(scripts)/n, "scripts/Get")
 }
 
@@ -240,72 +266,116 @@ func (cmp *comparison) allocs(b *testing.B) {
 	b.ReportMetric(count(func() error { return cmp.plainGet(i) }), "allocs/GET")
 }
 
+// copyTarget is what a copy finds in Redis.
+type copyTarget int
+
+const (
+	copyNew   copyTarget = iota // nothing: a flushed server
+	copyOlder                   // the same sessions at a lower version
+	copySame                    // the very records it writes (what a backfill finds after dual writes)
+)
+
+func (t copyTarget) String() string {
+	return [...]string{"new", "existing", "same"}[t]
+}
+
 // copies compares SetMany (what Backfill, repairs and reconciliation send)
-// with the floor of this key layout: two pipelined SETs per session, data
-// and sidecar, with no read and no check. Both sides write
+// with two floors. The floor of this key layout: two pipelined SETs per
+// session, data and sidecar, with no read and no check. And the floor of a
+// copy under invariant 4, which sends copies through a Lua compare-and-set:
+// the store's own SetMany with its script replaced by one that makes the
+// same two writes per session and checks nothing (copyFloorLua), so the
+// same arguments cross the wire and into Lua. All sides write
 // -compare.copies sessions in batches of 512, four batches in flight (as
-// Backfill by default), into a flushed server, or, with existing, over the
-// same sessions at a lower version. Reported: sessions per second, their
-// ratio, and the server's CPU time per session (INFO cpu) and its ratio.
-func (cmp *comparison) copies(b *testing.B, existing bool) {
+// Backfill by default), over what over says is there. Reported: sessions
+// per second, the ratios to each floor, and the server's CPU time per
+// session (INFO cpu) and its ratios.
+func (cmp *comparison) copies(b *testing.B, over copyTarget) {
 	const batch, inFlight = 512, 4
+	const ours, plain, floor = 0, 1, 2
 	n := *copySessions
 	ids := compareIDs(n)
 	exp := time.Now().Add(time.Hour)
 	px := exp.UnixMilli()
-	setMany := func(first int) error {
-		entries := make([]store.Entry, 0, batch)
-		for i := first; i < min(first+batch, n); i++ {
-			entries = append(entries, store.Entry{ID: ids[i], Record: store.Record{Data: cmp.data, ExpiresAt: exp, Version: version(n + i)}})
-		}
-		applied, err := cmp.s.SetMany(cmp.ctx, entries)
-		for i, ok := range applied {
-			if err == nil && !ok {
-				b.Fatalf("SetMany: entry %d not applied", i)
+	vers := make([]uint64, n)
+	luaFloor := New(cmp.c, Options{})
+	luaFloor.scripts.setManyVersioned = newScript(copyFloorLua)
+	setMany := func(s *Store) func(int) error {
+		return func(first int) error {
+			entries := make([]store.Entry, 0, batch)
+			for i := first; i < min(first+batch, n); i++ {
+				entries = append(entries, store.Entry{ID: ids[i], Record: store.Record{Data: cmp.data, ExpiresAt: exp, Version: vers[i]}})
 			}
+			applied, err := s.SetMany(cmp.ctx, entries)
+			for i, ok := range applied {
+				if err == nil && !ok {
+					b.Fatalf("SetMany: entry %d not applied", i)
+				}
+			}
+			return err
 		}
-		return err
 	}
 	twoSets := func(first int) error {
 		_, err := cmp.c.Pipelined(cmp.ctx, func(p redis.Pipeliner) error {
 			for i := first; i < min(first+batch, n); i++ {
 				dk, sk := cmp.s.recordKeys(ids[i])
 				p.Do(cmp.ctx, "SET", dk, cmp.data, "PXAT", px)
-				p.Do(cmp.ctx, "SET", sk, recordSidecar(version(n+i), px, false), "PXAT", px)
+				p.Do(cmp.ctx, "SET", sk, recordSidecar(vers[i], px, false), "PXAT", px)
 			}
 			return nil
 		})
 		return err
 	}
-	var elapsed [2]time.Duration
-	var cpu [2]float64
+	ops := [3]func(int) error{setMany(cmp.s), twoSets, setMany(luaFloor)}
+	var elapsed [3]time.Duration
+	var cpu [3]float64
 	b.ResetTimer()
 	for round := range *writeRounds {
-		for k := range 2 {
-			side := (round + k) % 2
+		for k := range 3 {
+			side := (round + k) % 3
 			b.StopTimer()
 			cmp.flush(b)
-			if existing {
+			if over == copyOlder {
 				cmp.fillStore(b, ids)
+			}
+			for i := range vers {
+				vers[i] = version(n + i) // above fillStore's
+			}
+			if over == copySame {
+				inBatches(b, n, batch, inFlight, ops[ours])
 			}
 			cpu0 := serverCPU(b, cmp.c)
 			b.StartTimer()
-			op := setMany
-			if side == 1 {
-				op = twoSets
-			}
-			elapsed[side] += inBatches(b, n, batch, inFlight, op)
+			elapsed[side] += inBatches(b, n, batch, inFlight, ops[side])
 			cpu[side] += serverCPU(b, cmp.c) - cpu0
 		}
 	}
 	sessions := float64(n * *writeRounds)
-	b.ReportMetric(sessions/elapsed[0].Seconds(), "SetMany-sessions/s")
-	b.ReportMetric(sessions/elapsed[1].Seconds(), "two-SET-sessions/s")
-	b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "ratio")
-	b.ReportMetric(cpu[0]/sessions*1e6, "server-cpu-µs/SetMany-session")
-	b.ReportMetric(cpu[1]/sessions*1e6, "server-cpu-µs/two-SET-session")
-	b.ReportMetric(cpu[1]/cpu[0], "cpu-ratio")
+	b.ReportMetric(sessions/elapsed[ours].Seconds(), "SetMany-sessions/s")
+	b.ReportMetric(sessions/elapsed[plain].Seconds(), "two-SET-sessions/s")
+	b.ReportMetric(sessions/elapsed[floor].Seconds(), "lua-floor-sessions/s")
+	b.ReportMetric(elapsed[plain].Seconds()/elapsed[ours].Seconds(), "ratio")
+	b.ReportMetric(elapsed[floor].Seconds()/elapsed[ours].Seconds(), "ratio-to-lua-floor")
+	b.ReportMetric(cpu[ours]/sessions*1e6, "server-cpu-µs/SetMany-session")
+	b.ReportMetric(cpu[plain]/sessions*1e6, "server-cpu-µs/two-SET-session")
+	b.ReportMetric(cpu[floor]/sessions*1e6, "server-cpu-µs/lua-floor-session")
+	b.ReportMetric(cpu[plain]/cpu[ours], "cpu-ratio")
+	b.ReportMetric(cpu[floor]/cpu[ours], "cpu-ratio-to-lua-floor")
 }
+
+// copyFloorLua has setManyVersionedLua's arguments and result and makes its
+// two writes per session, sidecar and data, without reading or comparing
+// anything: what any copy through a script costs at least.
+const copyFloorLua = `
+local res = {}
+for i = 1, #KEYS / 2 do
+  local j = 4 * i
+  redis.call('SET', KEYS[2 * i], ARGV[j], 'PXAT', ARGV[j - 1])
+  redis.call('SET', KEYS[2 * i - 1], ARGV[j - 3], 'PXAT', ARGV[j - 1])
+  res[i] = 1
+end
+return res
+`
 
 // inBatches calls op(first) for every batch of n sessions, inFlight at a
 // time, and returns the time it took.
@@ -364,28 +434,57 @@ func serverCPU(b *testing.B, c *redis.Client) float64 {
 // memory compares Redis's memory per session (INFO used_memory delta over
 // the sessions written into a flushed server) with and without the
 // sidecar: the store's SetMany against plain SET PXAT of the same data
-// keys.
+// keys. A third side writes the smallest sidecar invariant 7 allows beside
+// the same data keys: the same sidecar key and expiry, holding only a
+// version, which Redis keeps as an integer (no string allocated), so
+// floor-ratio is what any sidecar costs at least.
 func (cmp *comparison) memory(b *testing.B) {
+	const ours, plain, floor = 0, 1, 2
 	ids := compareIDs(*memSessions)
-	var bytes [2]float64
+	var bytes [3]float64
 	for round := range *writeRounds {
-		for k := range 2 {
-			side := (round + k) % 2
+		for k := range 3 {
+			side := (round + k) % 3
 			cmp.flush(b)
 			before := usedMemory(b, cmp.c)
-			if side == 0 {
+			switch side {
+			case ours:
 				cmp.fillStore(b, ids)
-			} else {
+			case plain:
 				cmp.fillPlain(b, ids)
+			case floor:
+				cmp.fillFloor(b, ids)
 			}
 			bytes[side] += usedMemory(b, cmp.c) - before
 		}
 	}
 	n := float64(len(ids) * *writeRounds)
-	b.ReportMetric(bytes[0]/n, "B/session")
-	b.ReportMetric(bytes[1]/n, "B/session-data-key-alone")
-	b.ReportMetric((bytes[0]-bytes[1])/n, "B/sidecar")
-	b.ReportMetric(bytes[0]/bytes[1], "ratio")
+	b.ReportMetric(bytes[ours]/n, "B/session")
+	b.ReportMetric(bytes[plain]/n, "B/session-data-key-alone")
+	b.ReportMetric(bytes[floor]/n, "B/session-floor")
+	b.ReportMetric((bytes[ours]-bytes[plain])/n, "B/sidecar")
+	b.ReportMetric(bytes[ours]/bytes[plain], "ratio")
+	b.ReportMetric(bytes[floor]/bytes[plain], "floor-ratio")
+}
+
+// fillFloor writes ids as fillPlain does, each beside the smallest
+// sidecar: its key, holding a version as an integer, with the same expiry.
+func (cmp *comparison) fillFloor(b *testing.B, ids []string) {
+	px := time.Now().Add(time.Hour).UnixMilli()
+	if _, err := cmp.c.Pipelined(cmp.ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			dk, sk := cmp.s.recordKeys(id)
+			p.Do(cmp.ctx, "SET", dk, cmp.data, "PXAT", px)
+			p.Do(cmp.ctx, "SET", sk, strconv.FormatUint(version(i), 10), "PXAT", px)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	_, sk := cmp.s.recordKeys(ids[0])
+	if enc, err := cmp.c.ObjectEncoding(cmp.ctx, sk).Result(); err != nil || enc != "int" {
+		b.Fatalf("the floor's sidecar %q is encoded %q (%v), want int", sk, enc, err)
+	}
 }
 
 // usedMemory returns INFO memory used_memory once it is steady: Redis
