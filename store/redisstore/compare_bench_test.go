@@ -52,9 +52,9 @@ const (
 )
 
 var (
-	copySessions = flag.Int("compare.copies", 20000, "sessions per side and round in BenchmarkCompare/Copies")
+	copySessions = flag.Int("compare.copies", 40000, "sessions per side and round in BenchmarkCompare/Copies")
 	memSessions  = flag.Int("compare.memory", 12000, "sessions per side in BenchmarkCompare/Memory (12000 and 24000 keys leave no hash table mid-rehash)")
-	writeRounds  = flag.Int("compare.rounds", 2, "rounds of BenchmarkCompare/Copies and Memory, each side first in turn")
+	writeRounds  = flag.Int("compare.rounds", 3, "rounds of BenchmarkCompare/Copies and Memory, each side first in turn")
 )
 
 type comparison struct {
@@ -356,11 +356,13 @@ func (cmp *comparison) copies(b *testing.B, over copyTarget) {
 	b.ReportMetric(sessions/elapsed[floor].Seconds(), "lua-floor-sessions/s")
 	b.ReportMetric(elapsed[plain].Seconds()/elapsed[ours].Seconds(), "ratio")
 	b.ReportMetric(elapsed[floor].Seconds()/elapsed[ours].Seconds(), "ratio-to-lua-floor")
+	b.ReportMetric(elapsed[plain].Seconds()/elapsed[floor].Seconds(), "lua-floor-ratio")
 	b.ReportMetric(cpu[ours]/sessions*1e6, "server-cpu-µs/SetMany-session")
 	b.ReportMetric(cpu[plain]/sessions*1e6, "server-cpu-µs/two-SET-session")
 	b.ReportMetric(cpu[floor]/sessions*1e6, "server-cpu-µs/lua-floor-session")
 	b.ReportMetric(cpu[plain]/cpu[ours], "cpu-ratio")
 	b.ReportMetric(cpu[floor]/cpu[ours], "cpu-ratio-to-lua-floor")
+	b.ReportMetric(cpu[plain]/cpu[floor], "lua-floor-cpu-ratio")
 }
 
 // copyFloorLua has setManyVersionedLua's arguments and result and makes its
