@@ -207,14 +207,19 @@ func (cmp *comparison) serverTime(b *testing.B) {
 }
 
 // throughput compares Gets per second with plain GETs of the same data
-// keys, g goroutines at a time, on one server state (the store's).
+// keys, g goroutines at a time, on one server state (the store's). Client
+// and server share the machine's cores, so it also reports where each
+// side's CPU went: this process's (getrusage) and the server's (INFO cpu),
+// per call.
 func (cmp *comparison) throughput(b *testing.B, g int) {
 	cmp.flush(b)
 	cmp.fillStore(b, cmp.ids)
 	per := max(b.N/compareRounds/g, 1)
 	var elapsed [2]time.Duration
-	run := func(op func(int) error) time.Duration {
-		return timeWorkers(b, g, func(w int) error {
+	var client, server [2]float64
+	run := func(side int, op func(int) error) {
+		c0, s0 := processCPU(b), serverCPU(b, cmp.c)
+		elapsed[side] += timeWorkers(b, g, func(w int) error {
 			for i := range per {
 				if err := op(w*per + i); err != nil {
 					return err
@@ -222,21 +227,27 @@ func (cmp *comparison) throughput(b *testing.B, g int) {
 			}
 			return nil
 		})
+		client[side] += processCPU(b) - c0
+		server[side] += serverCPU(b, cmp.c) - s0
 	}
 	b.ResetTimer()
 	for round := range compareRounds {
 		if round%2 == 0 {
-			elapsed[0] += run(cmp.get)
-			elapsed[1] += run(cmp.plainGet)
+			run(0, cmp.get)
+			run(1, cmp.plainGet)
 		} else {
-			elapsed[1] += run(cmp.plainGet)
-			elapsed[0] += run(cmp.get)
+			run(1, cmp.plainGet)
+			run(0, cmp.get)
 		}
 	}
 	n := float64(per * g * compareRounds)
 	b.ReportMetric(n/elapsed[0].Seconds(), "Get/s")
 	b.ReportMetric(n/elapsed[1].Seconds(), "GET/s")
 	b.ReportMetric(elapsed[1].Seconds()/elapsed[0].Seconds(), "ratio")
+	b.ReportMetric(client[0]/n*1e6, "client-cpu-µs/Get")
+	b.ReportMetric(client[1]/n*1e6, "client-cpu-µs/GET")
+	b.ReportMetric(server[0]/n*1e6, "server-cpu-µs/Get")
+	b.ReportMetric(server[1]/n*1e6, "server-cpu-µs/GET")
 }
 
 // allocs counts allocations per Get, with a background context (the store
