@@ -102,14 +102,18 @@ end
 -- existing one in one call, so a session new to Redis (what a backfill or
 -- a lazy copy mostly writes) costs two calls, and one already there three
 -- (an equal version included: the contract rewrites it). One exception
--- saves the third: a sidecar that already holds side itself, with its
--- expiry (a ':'), is what the rewrite would store, to the byte and to the
--- millisecond (every writer of such a value sets its key's PXAT to the
--- expiry it carries), so only the data is written. That is what a backfill
--- mostly meets in Redis: the sessions dual writes already put there.
+-- replaces the rewrite by a cheaper read: a sidecar that already holds
+-- side itself, with its expiry (a ':'), and expires at that very
+-- millisecond is what the rewrite would store, so only the data is
+-- written. That is what a backfill mostly meets in Redis: the sessions
+-- dual writes already put there. The expiry is read, not assumed: every
+-- writer of such a value sets PXAT to the expiry it carries, but a
+-- resharding moves keys with their remaining time to live (MIGRATE), which
+-- can shift it by the transfer's milliseconds; the rewrite realigns it.
 local function put(dk, sk, data, v, side, px)
   local old = redis.call('SET', sk, side, 'PXAT', px, 'NX', 'GET')
-  if old and (old ~= side or not string.find(side, ':', 2, true)) then
+  if old and (old ~= side or not string.find(side, ':', 2, true)
+              or redis.call('PEXPIRETIME', sk) ~= tonumber(px)) then
     local kind, ver = parse(old)
     if kind == 'x' then return -1 end
     if blocked(kind, ver, v, true, dk) then return 0 end
