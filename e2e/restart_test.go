@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -216,6 +217,14 @@ func (d *deploy) diffAndRepair() {
 	args := []string{"diff", "--wait", "--reason", "e2e rolling restarts: after the failover",
 		"-o", "json", "--redis-addr", d.op.addr, "--actor", "e2e"}
 	out, errOut, code := migratectlEnv(d.t, d.op.env, append(args, d.op.args...)...)
+	for run := 1; run < maxJobRuns && code != exitOK; run++ {
+		var j ctlJob
+		if json.Unmarshal([]byte(out), &j) != nil || !leadChanged("diff", j) {
+			break
+		}
+		d.t.Logf("diff after the failover: job %s failed (%s); running it again", j.ID, j.Message)
+		out, errOut, code = migratectlEnv(d.t, d.op.env, append(args, d.op.args...)...)
+	}
 	switch {
 	case code == exitOK:
 		d.t.Logf("diff after the failover: clean")
