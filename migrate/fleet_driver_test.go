@@ -299,11 +299,17 @@ func (f *fleet) backfill() bool {
 }
 
 // drained flushes every instance until none has an unsynced session (Redis
-// is healthy), and reports whether that happened within 10 s.
+// is healthy), and reports whether that happened within 10 s. An instance
+// whose guard tripped meanwhile is resumed first, as the operator does
+// before relying on it: a trip routes writes async, and users pinned to
+// the instance keep writing, so its unsynced set churns and a load that
+// slows the async writes (the guard trips on slow operations too) can keep
+// it from ever reading zero.
 func (f *fleet) drained() bool {
 	ctx := context.Background()
 	flushErrs := make([]error, len(f.insts))
 	for deadline := time.Now().Add(10 * time.Second); ; {
+		f.resumeTrips()
 		left := 0
 		for i, inst := range f.insts {
 			inst.mu.RLock()
