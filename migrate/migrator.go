@@ -348,6 +348,12 @@ func (m *Migrator) applyLocked(logs *logLines) error {
 			st.Since = ps.Since
 		}
 	}
+	if st.Stage != Local {
+		// From here on the fleet may hold sessions in Redis only (see
+		// router.Core.MarkLocalPartial): a later rollback to local
+		// must not answer a Redis failure with "not found".
+		m.core.MarkLocalPartial()
+	}
 	m.cur.Store(&active{state: st, router: r})
 	m.metrics.setState(st)
 	return nil

@@ -36,18 +36,19 @@ func memDist(t *testing.T) store.Versioned {
 // modelRun drives a Migrator with random operations, stage changes and
 // distributed faults, and checks every read against a reference map.
 type modelRun struct {
-	t        *testing.T
-	rng      *rand.Rand
-	m        *Migrator
-	fault    *faultstore.Store
-	inner    store.Versioned
-	local    *memstore.Store
-	model    map[string][]byte
-	ids      []string
-	stage    Stage
-	complete bool // entered complete: faults off, no way back (leaving complete loses data by design)
-	drops    bool // lost-write faults allowed in this run (never together with complete)
-	log      []string
+	t         *testing.T
+	rng       *rand.Rand
+	m         *Migrator
+	fault     *faultstore.Store
+	inner     store.Versioned
+	local     *memstore.Store
+	model     map[string][]byte
+	ids       []string
+	stage     Stage
+	leftLocal bool // routed past local once: a local miss may then depend on the distributed store
+	complete  bool // entered complete: faults off, no way back (leaving complete loses data by design)
+	drops     bool // lost-write faults allowed in this run (never together with complete)
+	log       []string
 }
 
 func seedFor(t *testing.T) uint64 {
@@ -190,6 +191,7 @@ func (r *modelRun) step(ctx context.Context, complete bool) {
 		if err := r.m.SetStage(st, p); err != nil {
 			r.fail("SetStage: %v", err)
 		}
+		r.leftLocal = r.leftLocal || st != Local
 		r.logf("stage %s %v", st, p)
 		switch r.rng.IntN(8) {
 		case 0:
@@ -260,7 +262,9 @@ func (r *modelRun) enterComplete(ctx context.Context) {
 // live only there). Local must not hold the session, and reads of the
 // distributed store must be failing.
 func (r *modelRun) readThroughFailed(ctx context.Context, id string) bool {
-	if st := r.m.State().Stage; st == Local || st == Complete {
+	// At local, only once the run routed past local: before that local
+	// does not depend on the distributed store (router.Local).
+	if st := r.m.State().Stage; (st == Local && !r.leftLocal) || st == Complete {
 		return false
 	}
 	if f := r.fault.Fault(faultstore.OpGet); !f.Outage && f.ErrorRate == 0 {

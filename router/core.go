@@ -157,10 +157,10 @@ type Core struct {
 	local     store.Versioned
 	localAt   store.SetterAt        // local, when it takes the caller's clock reading; else nil
 	localTomb store.TombstoneReader // local, when it reports tombstones; else nil
-	// forgotten is set once ForgetLocal ran (the instance left complete):
-	// local no longer holds every session, so even stage local must not
-	// answer a distributed failure with "not found".
-	forgotten atomic.Bool
+	// partial is set once local may lack sessions that live in the
+	// distributed store only (MarkLocalPartial, ForgetLocal): even stage
+	// local must then not answer a distributed failure with "not found".
+	partial atomic.Bool
 	dist      store.Versioned
 	latest    store.LatestWriter    // dist
 	distTomb  store.TombstoneReader // dist, when it reports tombstones; else nil
@@ -254,6 +254,17 @@ func defaults(cfg *Config) error {
 // Bucket returns Bucket(salt, id) for the Core's salt: the routing bucket
 // ramp compares with its cut.
 func (c *Core) Bucket(id string) uint32 { return c.hash.Bucket(id) }
+
+// MarkLocalPartial records that the local store may no longer hold every
+// session of the users this instance serves: the instance routed at a
+// stage past local, and from there on the fleet relies on the distributed
+// store (a restarted instance starts with an empty local store, and the
+// load balancer re-pins its users to the others; complete writes the
+// distributed store only). Stage local then returns a distributed failure
+// on a local miss as an error, as the later stages do, rather than "not
+// found": the session may live in the distributed store only, and a miss
+// would log its user out. It cannot be undone for the life of the Core.
+func (c *Core) MarkLocalPartial() { c.partial.Store(true) }
 
 // NextVersion returns a new write version: larger than every version this
 // Core issued or read before, and at least the wall clock (see hlc).

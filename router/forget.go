@@ -27,7 +27,7 @@ func (c *Core) ForgetLocal(ctx context.Context) (int, error) {
 	}
 	// From here local is not whole: sessions written at complete live in
 	// the distributed store only (see Local).
-	c.forgotten.Store(true)
+	c.partial.Store(true)
 	n := 0
 	err := sc.Scan(ctx, func(id string, _ store.Record) error {
 		if c.track.Has(id) {

@@ -14,11 +14,16 @@ import (
 // A local miss is still looked up in the distributed store (and the copy
 // installed): after a rollback to local, a user re-pinned by a restart, or
 // whose instance left complete, may have a session that lives only there.
-// Unlike later stages, a failure of the distributed store is a miss, as it
-// was before the migration: local does not depend on Redis. Once this
-// instance has left complete (Core.ForgetLocal), that is no longer so:
-// sessions written at complete live in the distributed store only, and a
-// failure is returned rather than logging their users out.
+// While the instance has never routed past local, a failure of the
+// distributed store is a miss, as it was before the migration: local does
+// not depend on Redis. Once it has (Core.MarkLocalPartial, and
+// Core.ForgetLocal when it left complete), that is no longer so: a user
+// re-pinned here from an instance that restarted, or whose session was
+// written at complete, has a session that lives in the distributed store
+// only, and a failure is returned rather than logging that user out. The
+// price is that, while the distributed store is down, an id known to
+// neither store (a stale cookie) gets the error too, as at every later
+// stage.
 func Local(c *Core) store.Store { return localRouter{c} }
 
 type localRouter struct{ c *Core }
@@ -33,7 +38,7 @@ func (r localRouter) Get(ctx context.Context, id string) (store.Record, bool, er
 	}
 	rec, found, err = r.c.fetch(ctx, id)
 	if err != nil {
-		if r.c.forgotten.Load() {
+		if r.c.partial.Load() {
 			return store.Record{}, false, err
 		}
 		return store.Record{}, false, nil // counted as ReadThroughError
