@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -199,20 +202,61 @@ func (f *fleet) logf(format string, args ...any) {
 	f.logMu.Lock()
 	defer f.logMu.Unlock()
 	f.log = append(f.log, fmt.Sprintf(format, args...))
-	if len(f.log) > 2000 {
-		f.log = f.log[1:]
+	if len(f.log) > fleetLogKeep {
+		f.log = f.log[len(f.log)-fleetLogKeep/2:]
 	}
 }
 
+// fleetLogKeep bounds the log kept for a failure report (a run logs about
+// 30,000 lines); fleetLogPrint bounds what a failure prints.
+const fleetLogKeep, fleetLogPrint = 200_000, 5_000
+
+// fail prints the log once (see failureLog), then fails the test.
 func (f *fleet) fail(format string, args ...any) {
 	f.t.Helper()
+	msg := fmt.Sprintf(format, args...)
 	f.logMu.Lock()
-	for _, l := range f.log {
+	for _, l := range failureLog(f.log, msg) {
 		f.t.Log(l)
 	}
 	f.log = nil // printed once
 	f.logMu.Unlock()
-	f.t.Errorf("seed %d: "+format, append([]any{f.seed}, args...)...)
+	f.t.Errorf("seed %d: %s", f.seed, msg)
+}
+
+var (
+	violationLine = regexp.MustCompile(`^(user \d+): (LOGOUT|RESURRECTION|STALE|ANOMALY|LOST WRITE|.* failed)`)
+	clientInMsg   = regexp.MustCompile(`client (\d+) `)
+)
+
+// failureLog picks what a failure prints: a short log whole; else every
+// driver event (stage changes, faults, restarts, flushes) and every line
+// of the users a violation names (in the log, or as a porcupine client in
+// msg), so that what led to it is there however long ago it began; the
+// last fleetLogPrint of those.
+func failureLog(log []string, msg string) []string {
+	if len(log) <= fleetLogPrint {
+		return log
+	}
+	users := map[string]bool{}
+	for _, l := range log {
+		if m := violationLine.FindStringSubmatch(l); m != nil {
+			users[m[1]+":"] = true
+		}
+	}
+	for _, m := range clientInMsg.FindAllStringSubmatch(msg, -1) {
+		users["user "+m[1]+":"] = true
+	}
+	var out []string
+	for _, l := range log {
+		if !strings.HasPrefix(l, "user ") || users[l[:strings.IndexByte(l, ':')+1]] {
+			out = append(out, l)
+		}
+	}
+	if len(out) > fleetLogPrint {
+		out = out[len(out)-fleetLogPrint:]
+	}
+	return out
 }
 
 // start gives inst a fresh process: a new local store, a new clock skew, a
@@ -307,5 +351,23 @@ func (f *fleet) sharedWriter(ctx context.Context, w int, rng *rand.Rand) {
 			}
 		}
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
+	}
+}
+
+// TestFailureLog: a long log prints the driver's events and the lines of
+// the users a violation (or porcupine's report) names, and nobody else's.
+func TestFailureLog(t *testing.T) {
+	log := []string{"stage shadow 0", "user 4: set a=1 ok=true", "user 12: set b=1 ok=true", "user 1: set c=1 ok=true"}
+	for range fleetLogPrint {
+		log = append(log, "user 2: get")
+	}
+	log = append(log, "user 4: RESURRECTION: probe", "restart instance 1", "user 3: set d ok=true")
+	got := failureLog(log, "porcupine: session x:\n  client 1 [1s, 2s] get -> absent")
+	want := []string{"stage shadow 0", "user 4: set a=1 ok=true", "user 1: set c=1 ok=true", "user 4: RESURRECTION: probe", "restart instance 1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("failureLog:\n got %q\nwant %q", got, want)
+	}
+	if short := log[:3]; !slices.Equal(failureLog(short, ""), short) {
+		t.Fatal("a short log is not printed whole")
 	}
 }
