@@ -133,6 +133,9 @@ func (h *history) check(timeout time.Duration) (res porcupine.CheckResult, n int
 	h.mu.Unlock()
 	model := sessionModel.ToModel()
 	res = porcupine.CheckOperationsTimeout(model, ops, timeout)
+	if res == porcupine.Unknown {
+		return res, len(ops), slowSessions(model, ops)
+	}
 	if res != porcupine.Illegal {
 		return res, len(ops), ""
 	}
@@ -153,4 +156,30 @@ func (h *history) check(timeout time.Duration) (res porcupine.CheckResult, n int
 		return res, len(ops), b.String()
 	}
 	return res, len(ops), ""
+}
+
+// slowSessions names the sessions whose history porcupine cannot check
+// within 10 s each (at most three), with their operation counts and how
+// many of them are writes of unknown outcome (open to the end: each can
+// take effect at any later point, which is what makes a search long).
+func slowSessions(model porcupine.Model, ops []porcupine.Operation) string {
+	var b strings.Builder
+	n := 0
+	for _, part := range model.Partition(ops) {
+		if n == 3 {
+			break
+		}
+		if porcupine.CheckOperationsTimeout(model, part, 10*time.Second) != porcupine.Unknown {
+			continue
+		}
+		open := 0
+		for _, op := range part {
+			if op.Return == math.MaxInt64 {
+				open++
+			}
+		}
+		fmt.Fprintf(&b, "\n  session %s: %d operations, %d writes of unknown outcome", part[0].Input.(kvInput).key, len(part), open)
+		n++
+	}
+	return b.String()
 }

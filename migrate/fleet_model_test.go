@@ -191,7 +191,7 @@ func runFleet(t *testing.T, client redis.UniversalClient, flushAll func(context.
 		f.fail("porcupine: a session's history is not linearizable: %s", bad)
 	}
 	if res == porcupine.Unknown {
-		f.fail("porcupine: the linearizability check did not finish in time")
+		f.fail("porcupine: the linearizability check did not finish in time; sessions it cannot check alone:%s", bad)
 	}
 	if f.stats.violations() != 0 {
 		f.fail("fleet model found violations: %s", &f.stats)
