@@ -188,6 +188,7 @@ func (b *backfill) write(ctx context.Context, batch []store.Entry) {
 		switch {
 		case i < len(applied) && applied[i]:
 			copied++
+			b.m.core.RecheckCopy(ctx, e.ID, e.Record)
 		case err != nil:
 			failed++
 			b.m.core.MarkUnsynced(e.ID)

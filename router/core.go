@@ -160,17 +160,17 @@ type Core struct {
 	// partial is set once local may lack sessions that live in the
 	// distributed store only (MarkLocalPartial, ForgetLocal): even stage
 	// local must then not answer a distributed failure with "not found".
-	partial atomic.Bool
-	dist      store.Versioned
-	latest    store.LatestWriter    // dist
-	distTomb  store.TombstoneReader // dist, when it reports tombstones; else nil
-	hash      *Hasher
-	obs       Observer
-	now       func() time.Time
-	clock     hlc
-	sample    atomic.Uint64
-	track     *tracker
-	writer    *writer
+	partial  atomic.Bool
+	dist     store.Versioned
+	latest   store.LatestWriter    // dist
+	distTomb store.TombstoneReader // dist, when it reports tombstones; else nil
+	hash     *Hasher
+	obs      Observer
+	now      func() time.Time
+	clock    hlc
+	sample   atomic.Uint64
+	track    *tracker
+	writer   *writer
 
 	closeOnce sync.Once
 	closeErr  error

@@ -147,6 +147,7 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	actx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
 	defer cancel()
 	var applied uint64
+	var copied *store.Record // the copy a set stored, to recheck
 	var err error
 	if e.kind == opDelete {
 		applied = e.version
@@ -157,7 +158,7 @@ func (w *writer) apply(ctx context.Context, id string) error {
 		if rec, found, err = c.local.Get(actx, id); err == nil {
 			if found {
 				rec = Copyable(rec)
-				applied = rec.Version
+				applied, copied = rec.Version, &rec
 				err = c.dist.Set(actx, id, rec)
 			} else {
 				applied = e.version
@@ -168,6 +169,9 @@ func (w *writer) apply(ctx context.Context, id string) error {
 	c.obs.AsyncApplied(err)
 	if err == nil {
 		c.track.Clear(id, applied)
+		if copied != nil {
+			c.RecheckCopy(actx, id, *copied)
+		}
 	}
 	return err
 }
@@ -269,8 +273,11 @@ func (w *writer) repairRound() (failed bool) {
 	return false
 }
 
-// applyBatch applies ids (flagged queued by Pending): sets in one batch
-// write, deletes one by one. It reports whether every one succeeded.
+// applyBatch applies ids (flagged queued by Pending): deletes one by one,
+// then sets in one batch write. It reports whether every one succeeded.
+// The sets' records are read from local only once the deletes are done,
+// right before the batch write: a record read earlier could be stale by
+// the time it is sent (see Core.RecheckCopy).
 //
 // Every distributed call gets its own AsyncTimeout: one deadline shared by
 // the batch would, once a long run of deletes had used it up, fail the
@@ -280,36 +287,46 @@ func (w *writer) applyBatch(ids []string) bool {
 	c := w.c
 	ctx := w.ctx
 	ok := true
-	entries := make([]store.Entry, 0, len(ids))
-	for _, id := range ids {
-		e, tracked := c.track.Unqueue(id)
-		if !tracked {
-			continue
-		}
-		var err error
-		if e.kind == opSet {
-			var rec store.Record
-			var found bool
-			if rec, found, err = c.local.Get(ctx, id); err == nil && found {
-				entries = append(entries, store.Entry{ID: id, Record: Copyable(rec)})
-				continue
-			}
-			if err == nil {
-				dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
-				err = w.expired(dctx, id, e)
-				cancel()
-			}
-		} else {
-			dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
-			err = c.dist.DeleteVersion(dctx, id, e.version, e.until())
-			cancel()
-		}
+	done := func(id string, version uint64, err error) {
 		c.obs.AsyncApplied(err)
 		if err != nil {
 			ok = false
+			return
+		}
+		c.track.Clear(id, version)
+	}
+	type tracked struct {
+		id string
+		e  entry
+	}
+	sets := make([]tracked, 0, len(ids))
+	for _, id := range ids {
+		e, ok := c.track.Unqueue(id)
+		if !ok {
 			continue
 		}
-		c.track.Clear(id, e.version)
+		if e.kind == opSet {
+			sets = append(sets, tracked{id, e})
+			continue
+		}
+		dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
+		err := c.dist.DeleteVersion(dctx, id, e.version, e.until())
+		cancel()
+		done(id, e.version, err)
+	}
+	entries := make([]store.Entry, 0, len(sets))
+	for _, t := range sets {
+		rec, found, err := c.local.Get(ctx, t.id)
+		if err == nil && found {
+			entries = append(entries, store.Entry{ID: t.id, Record: Copyable(rec)})
+			continue
+		}
+		if err == nil {
+			dctx, cancel := store.WithTimeout(ctx, c.cfg.AsyncTimeout)
+			err = w.expired(dctx, t.id, t.e)
+			cancel()
+		}
+		done(t.id, t.e.version, err)
 	}
 	if len(entries) == 0 {
 		return ok
@@ -327,6 +344,9 @@ func (w *writer) applyBatch(ids []string) bool {
 		}
 		c.obs.AsyncApplied(nil)
 		c.track.Clear(e.ID, e.Record.Version)
+		if i < len(applied) && applied[i] {
+			c.RecheckCopy(ctx, e.ID, e.Record)
+		}
 	}
 	return ok
 }
@@ -348,7 +368,12 @@ func (w *writer) reconcile() bool {
 		}
 		ctx, cancel := store.WithTimeout(w.ctx, w.c.cfg.AsyncTimeout)
 		defer cancel()
-		_, err := w.setMany(ctx, batch)
+		applied, err := w.setMany(ctx, batch)
+		for i, e := range batch {
+			if i < len(applied) && applied[i] {
+				w.c.RecheckCopy(ctx, e.ID, e.Record)
+			}
+		}
 		batch = batch[:0]
 		return err
 	}

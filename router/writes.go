@@ -188,12 +188,46 @@ func (c *Core) liveUntil(until time.Time) time.Time {
 // version and expiry; a failure tracks it for repair.
 func (c *Core) lazyCopy(ctx context.Context, id string, rec store.Record) {
 	dctx, cancel := withTimeout(ctx, c.cfg.DistTimeout)
-	err := c.dist.Set(dctx, id, Copyable(rec))
+	cp := Copyable(rec)
+	err := c.dist.Set(dctx, id, cp)
 	cancel()
 	c.obs.LazyCopy(err)
 	if err != nil {
 		c.markSet(id, rec.Version, false)
+		return
 	}
+	c.RecheckCopy(ctx, id, cp)
+}
+
+// RecheckCopy is called once a copy of a local record (backfill, repair,
+// reconciliation, lazy copy: copied, read from local earlier) was stored in
+// the distributed store. Normally local still holds that version, or the
+// compare-and-set refused the copy because the distributed store holds
+// something newer. But a write or delete acknowledged on the request path
+// between the read and the copy's arrival leaves the tracker nothing to do,
+// and if the distributed store lost it meanwhile (FLUSHALL, a failover that
+// drops acknowledged writes), the older copy lands: a logged-out session
+// would be back. So when local has moved on, id is tracked again and the
+// writer puts local's state over the copy: the newer record, or a
+// tombstone at the delete's version (a tombstone at the copy's own version
+// when local cannot say which), which removes the copy.
+//
+// The local reads ignore ctx's cancellation: the copy has landed, and a
+// caller shutting down (the writer's own context, canceled by Close) must
+// not mistake a canceled read for a local store that moved on.
+func (c *Core) RecheckCopy(ctx context.Context, id string, copied store.Record) {
+	ctx = context.WithoutCancel(ctx)
+	cur, found, err := c.local.Get(ctx, id)
+	if err == nil && found && Copyable(cur).Version == copied.Version {
+		return
+	}
+	if err == nil && !found && c.localTomb != nil {
+		if tv, dead, terr := c.localTomb.Tombstone(ctx, id); terr == nil && dead && tv >= copied.Version {
+			c.MarkDeleted(id, tv, copied.ExpiresAt)
+			return
+		}
+	}
+	c.markSet(id, copied.Version, true)
 }
 
 // Copyable prepares a local record for a copy to the distributed store
