@@ -223,7 +223,7 @@ func (f *fleet) restart() {
 	inst := f.insts[i]
 	inst.mu.Lock()
 	if err := inst.m.Close(); err != nil {
-		f.fail("restart: instance %d closed with sessions left unsynced: %v", i, err)
+		f.fail("restart: instance %d closed with sessions left unsynced: %v%s", i, err, f.closeReport(inst))
 	}
 	inst.local.Close()
 	for _, u := range f.users {
@@ -361,6 +361,42 @@ func (f *fleet) unsyncedReport(flushErrs []error) string {
 		inst.mu.RUnlock()
 	}
 	f.trackedDeletesReport(&b)
+	return b.String()
+}
+
+// closeReport describes, for a Close that left sessions unsynced, up to
+// five of them: the local record or tombstone and what Redis holds. The
+// caller holds inst.mu; users keep running (ids come from a scan of the
+// tracked sessions' local state, not from the users).
+func (f *fleet) closeReport(inst *fleetInstance) string {
+	ctx := context.Background()
+	var b strings.Builder
+	shown := 0
+	report := func(id string, what string) {
+		drec, dfound, derr := inst.fault.Get(ctx, id)
+		dtv, dtomb, dterr := inst.fault.Tombstone(ctx, id)
+		fmt.Fprintf(&b, "\n    %s: local %s; redis found=%t v=%d err=%v, tombstone=%t v=%d err=%v", id, what, dfound, drec.Version, derr, dtomb, dtv, dterr)
+	}
+	_ = inst.local.Scan(ctx, func(id string, lrec store.Record) error {
+		if !inst.m.core.IsUnsynced(id) {
+			return nil
+		}
+		if shown++; shown > 5 {
+			return store.ErrStopScan
+		}
+		report(id, fmt.Sprintf("v=%d exp=%s", lrec.Version, lrec.ExpiresAt.Format(time.RFC3339Nano)))
+		return nil
+	})
+	_ = inst.local.ScanTombstones(ctx, func(id string, v uint64) error {
+		if !inst.m.core.IsUnsynced(id) {
+			return nil
+		}
+		if shown++; shown > 5 {
+			return store.ErrStopScan
+		}
+		report(id, fmt.Sprintf("tombstone v=%d", v))
+		return nil
+	})
 	return b.String()
 }
 
