@@ -1,6 +1,7 @@
 package migrate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/anishathalye/porcupine"
+
+	"github.com/sessionmigrate/sessionmigrate/store/faultstore"
 )
 
 // The fleet model records every operation on a session as a porcupine
@@ -25,11 +28,23 @@ type kvInput struct {
 }
 
 // kvOutput is its result. unknown: a write that failed with an error, whose
-// effect may or may not have happened (and may still happen, later).
+// effect may or may not have happened, and may still happen later unless
+// settled: the error was injected by faultstore, which fails a call either
+// before the store sees it or after the store applied it (ambiguous), so
+// whatever effect it had happened before the call returned. An open-ended
+// write overlaps every later operation of its session, and a few dozen of
+// them (the shared sessions at complete, under faults) make porcupine's
+// search run for minutes.
 type kvOutput struct {
 	found   bool
 	value   string
 	unknown bool
+	settled bool
+}
+
+// failedWrite is the output of a write that returned err.
+func failedWrite(err error) kvOutput {
+	return kvOutput{unknown: true, settled: errors.Is(err, faultstore.ErrInjected)}
 }
 
 // kvState is one session's register: absent, or a value.
@@ -106,10 +121,11 @@ func newHistory() *history { return &history{start: time.Now()} }
 func (h *history) now() int64 { return int64(time.Since(h.start)) }
 
 // add records an operation that ran from call to now. A write whose outcome
-// is unknown never returns: its effect may land at any later point.
+// is unknown and not settled never returns: its effect may land at any
+// later point.
 func (h *history) add(client int, in kvInput, out kvOutput, call int64) {
 	ret := h.now()
-	if out.unknown {
+	if out.unknown && !out.settled {
 		ret = math.MaxInt64
 	}
 	h.mu.Lock()

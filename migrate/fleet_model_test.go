@@ -347,7 +347,7 @@ func (f *fleet) sharedWriter(ctx context.Context, w int, rng *rand.Rand) {
 		default:
 			f.stats.allowedErrors.Add(1)
 			if in.op != 'g' {
-				f.hist.add(fleetUsers+w, in, kvOutput{unknown: true}, call)
+				f.hist.add(fleetUsers+w, in, failedWrite(err), call)
 			}
 		}
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)

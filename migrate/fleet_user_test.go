@@ -31,6 +31,8 @@ type fleetUser struct {
 	values []string  // every value written to sess, to tell stale from wrong
 	dead   []string  // logged-out ids, probed for resurrections
 	n      int
+	// lastErr is the error of the last call op made.
+	lastErr error
 }
 
 func (u *fleetUser) run(ctx context.Context) {
@@ -107,6 +109,7 @@ func (u *fleetUser) op(ctx context.Context, what string, call func() error) (ok 
 	f := u.f
 	gen, faulty := f.faultGen.Load(), f.faulty.Load()
 	err := call()
+	u.lastErr = err
 	f.stats.ops.Add(1)
 	if err == nil {
 		return true
@@ -142,7 +145,7 @@ func (u *fleetUser) set(ctx context.Context, inst *fleetInstance, id, v string) 
 		u.served(inst, before)
 		return
 	}
-	f.hist.add(u.id, kvInput{key: id, op: 's', value: v}, kvOutput{unknown: true}, call)
+	f.hist.add(u.id, kvInput{key: id, op: 's', value: v}, failedWrite(u.lastErr), call)
 	u.want = append(u.want, next)
 }
 
@@ -157,7 +160,7 @@ func (u *fleetUser) del(ctx context.Context, inst *fleetInstance) bool {
 		u.sess = ""
 		return true
 	}
-	f.hist.add(u.id, kvInput{key: id, op: 'd'}, kvOutput{unknown: true}, call)
+	f.hist.add(u.id, kvInput{key: id, op: 'd'}, failedWrite(u.lastErr), call)
 	u.want = append(u.want, kvState{})
 	return false
 }
